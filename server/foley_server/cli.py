@@ -1,0 +1,95 @@
+"""`foley-engine`: run the engine, or write a model directory."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from foley_engine.errors import ModelError
+
+from .app import AddressInUse, EngineServer
+from .config import EngineConfig, Limits
+
+log = logging.getLogger("foley_server")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="foley-engine", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gRPC engine")
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--socket", type=Path, help="Unix socket path (default: $XDG_RUNTIME_DIR or /tmp)")
+    where.add_argument("--listen", metavar="HOST:PORT", help="TCP address, for example 127.0.0.1:50051")
+    serve.add_argument("--model", type=Path, help="pipeline directory (default: the bundled model)")
+    serve.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    serve.add_argument(
+        "--media-root", type=Path, action="append", default=[], help="only read videos below this folder (repeatable)"
+    )
+    serve.add_argument("--max-queue", type=int, default=Limits.max_queue)
+    serve.add_argument("--log-level", default="INFO")
+
+    save = commands.add_parser("save-untrained", help="write the small untrained pipeline to DIR")
+    save.add_argument("directory", type=Path)
+    return parser
+
+
+def default_socket() -> Path:
+    """Where the engine listens when given no address."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+    return Path(runtime) / f"foley-engine-{os.getuid()}.sock"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "save-untrained":
+        from foley_engine.engine import save_untrained
+
+        save_untrained(args.directory)
+        print(f"wrote an untrained pipeline to {args.directory}")
+        return 0
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = EngineConfig(
+        socket=None if args.listen else (args.socket or default_socket()),
+        listen=args.listen,
+        model_dir=args.model,
+        device=args.device,
+        media_roots=tuple(args.media_root),
+        limits=Limits(max_queue=args.max_queue),
+    )
+    if not config.media_roots:
+        log.warning("no --media-root given: the engine will read any video file this user can read")
+    try:
+        asyncio.run(_serve(config))
+    except (AddressInUse, ModelError) as error:
+        print(f"foley-engine: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _serve(config: EngineConfig) -> None:
+    server = EngineServer(config)
+    loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: stopping.append(asyncio.create_task(server.stop())))
+    try:
+        await server.start()
+    except BaseException:
+        await server.server.stop(grace=None)
+        server.uploads.close()
+        if config.socket is not None and not isinstance(sys.exc_info()[1], AddressInUse):
+            config.socket.unlink(missing_ok=True)
+        raise
+    await server.wait_closed()
+    if stopping:
+        await stopping[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

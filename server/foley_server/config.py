@@ -1,0 +1,42 @@
+"""Engine settings: where it listens, which model it loads, what it accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps checked on every request before any decoding starts."""
+
+    max_clip_ms: int = 10 * 60 * 1000
+    max_cues: int = 2000
+    max_spans: int = 500
+    max_prompt_chars: int = 1000
+    max_upload_bytes: int = 2 * 1024**3
+    max_queue: int = 64
+    max_steps: int = 200
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything `foley-engine serve` is told on its command line."""
+
+    socket: Path | None = None
+    listen: str | None = None
+    model_dir: Path | None = None
+    device: str = "cpu"
+    media_roots: tuple[Path, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    # How long finished jobs stay watchable, so a client can reconnect for its audio.
+    keep_finished_s: float = 600.0
+
+    @property
+    def address(self) -> str:
+        """The gRPC address to bind (a Unix socket unless a TCP address was given)."""
+        if self.listen:
+            return self.listen
+        if self.socket is None:
+            raise ValueError("either a socket path or a listen address is required")
+        return f"unix:{self.socket}"

@@ -1,0 +1,84 @@
+"""The one place where domain errors become gRPC status codes."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from foley_engine.errors import (
+    Cancelled,
+    FoleyError,
+    InvalidRequest,
+    MediaError,
+    ModelError,
+    ResourceExhausted,
+)
+
+
+class UnknownJob(FoleyError):
+    """No job with this id exists (or it expired)."""
+
+
+class NotReady(FoleyError):
+    """The model is still loading, or the engine is shutting down."""
+
+
+class QueueFull(ResourceExhausted):
+    """The job queue is at its limit."""
+
+
+_CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
+    (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (MediaError, grpc.StatusCode.INVALID_ARGUMENT),
+    (UnknownJob, grpc.StatusCode.NOT_FOUND),
+    (NotReady, grpc.StatusCode.UNAVAILABLE),
+    (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (Cancelled, grpc.StatusCode.CANCELLED),
+    (ModelError, grpc.StatusCode.FAILED_PRECONDITION),
+)
+
+
+def code_for(error: BaseException) -> grpc.StatusCode:
+    """The status code for a domain error; anything unexpected is INTERNAL."""
+    for kind, code in _CODES:
+        if isinstance(error, kind):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def message_for(error: BaseException) -> str:
+    """A message safe to send: domain errors say what is wrong; others stay vague."""
+    if isinstance(error, FoleyError):
+        return str(error)
+    return f"internal engine error ({type(error).__name__}); see the engine log"
+
+
+def rich_status(error: BaseException) -> grpc.Status:
+    """A `grpc.Status` carrying google.rpc details (field violations for bad requests)."""
+    code = code_for(error)
+    status = status_pb2.Status(code=code.value[0], message=message_for(error))
+    if isinstance(error, InvalidRequest):
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=error.field, description=error.description
+                    )
+                ]
+            )
+        )
+        status.details.append(detail)
+    elif isinstance(error, QueueFull):
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay={"seconds": 2}))
+        status.details.append(detail)
+    return rpc_status.to_status(status)
+
+
+async def abort_with(context: grpc.aio.ServicerContext, error: BaseException) -> None:
+    """End the call with the status for `error`."""
+    await context.abort_with_status(rich_status(error))
+
