@@ -1,0 +1,1 @@
+"""Editor side of Rhythmic Foley: timelines in, Foley tracks out (never imports the engine)."""

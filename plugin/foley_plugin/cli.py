@@ -1,0 +1,208 @@
+"""`foley`: generate a Foley track for a timeline, or run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from fractions import Fraction
+from pathlib import Path
+
+import opentimelineio as otio
+from tqdm import tqdm
+
+from . import demo
+from .client import EngineClient, EngineError
+from .clips import ClipWindow, select_clips, timeline_rate
+from .embedded import EmbeddedEngine
+from .errors import PluginError
+from .foley_track import FoleyClipResult, add_foley_track
+from .jobs import GenerateOptions, clip_metadata, job_spec
+from .timeline_io import default_output_path, read_timeline, write_timeline
+from .wav import unused_path, write_wav
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="foley", description="Foley for the clips of an editor's timeline.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="add a Foley track to a timeline (written to a new file)")
+    generate.add_argument("timeline", type=Path, help="any timeline OpenTimelineIO reads (.otio, .xml, .fcpxml, .edl, .aaf, …)")
+    _add_generate_options(generate)
+
+    run_demo = commands.add_parser("demo", help="make a demo video and timeline, then generate Foley for it")
+    run_demo.add_argument("--folder", type=Path, default=Path("demo-out"), help="where the demo goes (default: ./demo-out)")
+    _add_generate_options(run_demo, with_output=False)
+    return parser
+
+
+def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = True) -> None:
+    if with_output:
+        parser.add_argument("-o", "--output", type=Path, help="output timeline (default: beside the input, <name>.foley.<ext>)")
+        parser.add_argument("--track", action="append", help="only clips on this video track (name or 1-based index); repeatable")
+        parser.add_argument("--clip", action="append", help="only clips with this name; repeatable")
+        parser.add_argument("--range", help="only this part of the timeline: START-END in seconds or HH:MM:SS:FF timecode")
+        parser.add_argument("--media-root", type=Path, action="append", default=[], help="find moved media by file name below this folder; repeatable")
+        parser.add_argument("--rate", type=float, help="frame rate for formats that store none (EDL; default 24)")
+        parser.add_argument(
+            "--ignore-timecode-mismatch", action="store_true", help="EDL: accept events whose source and record lengths differ"
+        )
+    parser.add_argument("--engine", help="engine address (unix:/path/engine.sock or host:port); default: start one for this run")
+    parser.add_argument("--model", type=Path, help="model folder for the embedded engine")
+    parser.add_argument("--device", default="cpu", help="device for the embedded engine (cpu, cuda)")
+    parser.add_argument("--prompt", default="", help="describe the sounds (for example 'footsteps on gravel')")
+    parser.add_argument("--temporal-strength", type=float, help="how strictly sounds follow the markers (engine default if unset)")
+    parser.add_argument("--semantic-strength", type=float, help="how strongly sounds follow the labels and prompt")
+    parser.add_argument("--guidance", type=float, help="classifier-free guidance scale")
+    parser.add_argument("--steps", type=int, default=0, help="diffusion steps (engine default if unset)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed; clip N uses seed+N")
+    parser.add_argument("--sample-rate", type=int, default=48_000, help="sample rate of the WAV files (default 48000)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        return _generate(args)
+    except KeyboardInterrupt:
+        print("\nfoley: interrupted; the engine's jobs were cancelled and no timeline was written", file=sys.stderr)
+        return 130
+    except PluginError as error:
+        print(f"foley: {error}", file=sys.stderr)
+        return 1
+
+
+def _options(args: argparse.Namespace) -> GenerateOptions:
+    return GenerateOptions(
+        prompt=args.prompt,
+        semantic_strength=args.semantic_strength,
+        temporal_strength=args.temporal_strength,
+        seed=args.seed,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        sample_rate=args.sample_rate,
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    material = demo.make_demo(args.folder)
+    print(f"demo video:    {material.video}\ndemo timeline: {material.timeline}")
+    args.timeline = material.timeline
+    args.output = material.timeline.with_name("demo.foley.otio")
+    if args.output.exists():
+        args.output.unlink()  # the demo's own previous result, regenerated on every run
+    args.track = args.clip = args.range = args.rate = None
+    args.ignore_timecode_mismatch = False
+    args.media_root = []
+    return _generate(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    source = args.timeline
+    timeline = read_timeline(source, rate=args.rate, ignore_timecode_mismatch=args.ignore_timecode_mismatch)
+    output = args.output or default_output_path(source)
+    if output.resolve() == source.resolve():
+        raise PluginError(f"{output}: the output would replace the input timeline; choose another -o")
+    windows = select_clips(
+        timeline,
+        tracks=[_track_key(t) for t in args.track] if args.track else None,
+        clip_names=args.clip,
+        time_range=_parse_range(args.range, timeline) if args.range else None,
+        media_roots=args.media_root,
+        timeline_path=source,
+    )
+    missing = [w for w in windows if w.media.path is None]
+    ready = [w for w in windows if w.media.path is not None]
+    for window in missing:
+        print(f"foley: skipping clip {window.name!r}: {window.media.reason}", file=sys.stderr)
+    if not ready:
+        raise PluginError(f"{source}: no video clip with readable media to score ({len(windows)} selected)")
+    options = _options(args)
+    media_folder = output.parent / f"{output.name.split('.')[0]}.foley-media"
+    media_folder.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        if args.engine:
+            address = args.engine
+        else:
+            roots = sorted({w.media.path.parent for w in ready})
+            print("starting the embedded engine…", file=sys.stderr)
+            address = stack.enter_context(EmbeddedEngine(args.model, args.device, roots)).address
+        client = stack.enter_context(EngineClient(address))
+        info = client.info()
+        if not info.model_trained:
+            print(f"foley: model {info.model_name!r} is UNTRAINED: it makes placeholder noise, not Foley", file=sys.stderr)
+        results = _score(client, ready, options, info.model_name, media_folder)
+    add_foley_track(timeline, results, output)
+    write_timeline(timeline, output)
+    print(f"wrote {output} with a Foley track of {len(results)} clip(s); audio in {media_folder}")
+    if missing:
+        print(f"foley: {len(missing)} clip(s) skipped for missing media (see above)", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _score(
+    client: EngineClient, windows: list[ClipWindow], options: GenerateOptions, model_name: str, media_folder: Path
+) -> list[FoleyClipResult]:
+    results = []
+    overall = tqdm(total=len(windows), desc="clips", unit="clip", position=0)
+    for index, window in enumerate(windows):
+        spec = job_spec(window, options, index)
+        bar = tqdm(desc=window.name[:24], unit="step", position=1, leave=False)
+
+        def show(event: object, bar: tqdm = bar) -> None:
+            if event.WhichOneof("kind") == "progress" and event.progress.stage == "diffusion":
+                p = event.progress
+                bar.total = p.total * max(p.windows, 1)
+                bar.n = p.window * p.total + p.step
+                bar.refresh()
+
+        try:
+            clip = client.generate(spec, show)
+        except EngineError as error:
+            raise PluginError(f"clip {window.name!r}: {error}") from None
+        finally:
+            bar.close()
+        wav_path = unused_path(media_folder, f"{index + 1:02d}-{_safe_name(window.name)}")
+        write_wav(wav_path, clip.samples, clip.sample_rate)
+        metadata = clip_metadata(spec, options, clip.model_name, clip.job_id, clip.seed)
+        results.append(FoleyClipResult(window=window, wav_path=wav_path, metadata=metadata))
+        overall.update()
+    overall.close()
+    return results
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")
+    return cleaned[:40] or "clip"
+
+
+def _track_key(text: str) -> str | int:
+    return int(text) - 1 if text.isdigit() else text
+
+
+def _parse_range(text: str, timeline: otio.schema.Timeline) -> otio.opentime.TimeRange:
+    """START-END as seconds or timecode; timecodes count from the timeline's start timecode."""
+    rate = timeline_rate(timeline)
+    try:
+        start_text, end_text = text.split("-")
+        start, end = (_parse_time(part.strip(), rate, timeline) for part in (start_text, end_text))
+    except ValueError:
+        raise PluginError(f"--range {text!r}: expected START-END, for example 2.5-10 or 01:00:02:00-01:00:10:00") from None
+    if end <= start:
+        raise PluginError(f"--range {text!r}: the end must come after the start")
+    return otio.opentime.TimeRange.range_from_start_end_time(start, end)
+
+
+def _parse_time(text: str, rate: float, timeline: otio.schema.Timeline) -> otio.opentime.RationalTime:
+    if ":" in text:
+        time = otio.opentime.from_timecode(text, rate)
+        origin = timeline.global_start_time
+        return time - origin if origin is not None and time >= origin else time
+    return otio.opentime.RationalTime(round(Fraction(text) * Fraction(rate).limit_denominator(1001)), rate)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

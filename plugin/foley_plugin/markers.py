@@ -1,0 +1,193 @@
+"""Editor markers as onset cues and event spans, in timeline and clip output time.
+
+A marker's `marked_range` is in its owner's time: a clip's media time (its
+`source_range` space), a gap's own time, a track's or stack's internal time.
+`collect_markers` converts every marker of the timeline to timeline seconds;
+`markers_in_window` keeps those a clip window shows and makes them relative to
+the window's first frame.
+
+Who a marker belongs to: a clip marker to its clip only; a track or nested
+stack marker to the clips inside that track or stack; a marker on the
+top-level stack (sequence markers, Kdenlive guides) to every clip. A marker on
+a gap counts as a marker of the gap's track: the AAF reader hangs track
+markers on whatever item lies under them, fillers included.
+
+Two readers place clip markers differently, recognised by their metadata:
+Kdenlive writes them relative to the clip's in-point ("kdenlive"), and the AAF
+reader moves them into clips with `transformed_time`, which ignores time
+effects ("AAF" AttachedSlotID), so those are offsets at speed 1.
+
+Short markers are points: Media Composer, Kdenlive and Final Cut Pro X write
+point markers one frame long, so by default a marker of at most one frame (in
+its own rate) is an onset cue and a longer one is an event span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import opentimelineio as otio
+
+from foley_plugin.layout import Placement, intersect
+from foley_plugin.timeutil import exact_rate, exact_value, to_seconds
+
+DEFAULT_CUE_MAX_FRAMES = 1
+
+
+@dataclass(frozen=True)
+class Cue:
+    """An onset: a sound must start `time` seconds after the clip's first visible frame."""
+
+    time: Fraction
+    label: str
+
+
+@dataclass(frozen=True)
+class Span:
+    """An event lasting from `start` to `end` seconds after the clip's first visible frame."""
+
+    start: Fraction
+    end: Fraction
+    label: str
+
+
+@dataclass(frozen=True)
+class TimelineMarker:
+    """A marker converted to timeline seconds; `duration` is 0 for a point (cue) marker.
+
+    `scope` is the placement whose clips the marker applies to.
+    """
+
+    start: Fraction
+    duration: Fraction
+    label: str
+    scope: Placement = field(compare=False, repr=False)
+
+    @property
+    def is_point(self) -> bool:
+        """True for an onset cue, False for an event span."""
+        return self.duration == 0
+
+
+def collect_markers(
+    placements: Sequence[Placement], *, cue_max_frames: int = DEFAULT_CUE_MAX_FRAMES
+) -> list[TimelineMarker]:
+    """Convert the markers of every placed item (stack, tracks, nested stacks, clips, gaps).
+
+    Markers at most `cue_max_frames` frames long are points (pass 0 to make
+    only zero-length markers points). Returns them in timeline order.
+    """
+    found = []
+    for placement in placements:
+        item = placement.item
+        scope = placement
+        if isinstance(item, otio.schema.Gap) and placement.parent is not None:
+            scope = placement.parent
+        for marker in item.markers:
+            start, end = _marker_ends(placement, marker)
+            if _length_in_frames(marker) <= cue_max_frames:
+                end = start
+            elif end < start:  # played backwards
+                start, end = end, start
+            found.append(
+                TimelineMarker(
+                    start=start,
+                    duration=end - start,
+                    label=marker_label(marker),
+                    scope=scope,
+                )
+            )
+    found.sort(key=lambda m: (m.start, m.duration, m.label))
+    return found
+
+
+def markers_in_window(
+    markers: Sequence[TimelineMarker],
+    clip: Placement,
+    window: tuple[Fraction, Fraction],
+) -> tuple[tuple[Cue, ...], tuple[Span, ...]]:
+    """Return the cues and spans of `clip`'s markers that fall inside `window` (timeline seconds).
+
+    Times become relative to the window's start; spans are clipped to the
+    window; markers outside it are dropped, and identical ones (the FCP7 XML
+    writer duplicates nested-sequence markers) are kept once.
+    """
+    scopes = {id(p) for p in clip.ancestors()}
+    start, end = window
+    cues: set[Cue] = set()
+    spans: set[Span] = set()
+    for marker in markers:
+        if id(marker.scope) not in scopes:
+            continue
+        if marker.is_point:
+            if start <= marker.start < end:
+                cues.add(Cue(marker.start - start, marker.label))
+            continue
+        overlap = intersect((marker.start, marker.start + marker.duration), window)
+        if overlap is not None:
+            spans.add(Span(overlap[0] - start, overlap[1] - start, marker.label))
+    return (
+        tuple(sorted(cues, key=lambda c: (c.time, c.label))),
+        tuple(sorted(spans, key=lambda s: (s.start, s.end, s.label))),
+    )
+
+
+def marker_label(marker: otio.schema.Marker) -> str:
+    """Return the sound label of a marker: its name, else its comment, else its colour.
+
+    Comments are read from OTIO's `comment` field (Kdenlive, Resolve) and from
+    adapter metadata (`fcp_xml` comment, AAF Comment). The AAF reader names
+    unnamed markers after their class ("DescriptiveMarker"); that is no label.
+    """
+    name = marker.name.strip()
+    if name and name != _aaf(marker).get("ClassName"):
+        return name
+    comment = marker.comment.strip() or _metadata_comment(marker.metadata)
+    return comment or str(marker.color)
+
+
+def _marker_ends(placement: Placement, marker: otio.schema.Marker) -> tuple[Fraction, Fraction]:
+    """Return where the marker's first and last instants play on the timeline."""
+    marked = marker.marked_range
+    start = to_seconds(marked.start_time)
+    end = start + to_seconds(marked.duration)
+    if _is_kdenlive(marker) and isinstance(placement.item, otio.schema.Clip):
+        # Kdenlive writes clip markers relative to the clip's in-point.
+        start += placement.trim_start
+        end += placement.trim_start
+    if _aaf(marker).get("AttachedSlotID") is not None:
+        # The AAF reader moved these from the track with transformed_time,
+        # which ignores time effects: they are offsets at speed 1.
+        convert = placement.offset_to_timeline
+    else:
+        convert = placement.to_timeline
+    return convert(start), convert(end)
+
+
+def _length_in_frames(marker: otio.schema.Marker) -> Fraction:
+    marked = marker.marked_range
+    rate = marked.start_time.rate if marked.start_time.rate > 0 else marked.duration.rate
+    if rate <= 0:
+        return exact_value(marked.duration.value)
+    return to_seconds(marked.duration) * exact_rate(rate)
+
+
+def _is_kdenlive(marker: otio.schema.Marker) -> bool:
+    return "kdenlive" in marker.metadata
+
+
+def _aaf(marker: otio.schema.Marker) -> Mapping:
+    value = marker.metadata.get("AAF")
+    return value if isinstance(value, Mapping) else {}
+
+
+def _metadata_comment(metadata: Mapping) -> str:
+    for value in metadata.values():
+        if isinstance(value, Mapping):
+            for key in ("comment", "Comment"):
+                text = value.get(key)
+                if isinstance(text, str) and text.strip():
+                    return text.strip()
+    return ""

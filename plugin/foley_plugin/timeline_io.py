@@ -1,0 +1,308 @@
+"""Reading and writing timeline files through the installed OTIO adapters."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+import weakref
+from pathlib import Path
+
+import opentimelineio as otio
+
+from foley_plugin.errors import TimelineError
+from foley_plugin.timeutil import from_seconds, to_seconds
+
+DEFAULT_EDL_RATE = 24.0
+
+# Formats this plugin writes, by suffix. Left out on purpose: AAF (the writer
+# drops every marker and needs Avid mob IDs on each clip) and OTIOZ/OTIOD
+# bundles (the writers copy in every media file, found relative to the current
+# folder, and refuse to replace an existing file).
+_WRITERS = {
+    ".otio": "otio_json",
+    ".xml": "fcp_xml",
+    ".fcpxml": "fcpx_xml",
+    ".edl": "cmx_3600",
+}
+
+# Formats that keep an added audio track. An EDL holds a single video track, so
+# the default output for EDL input (and for formats not written) is .otio.
+_FOLEY_FORMATS = (".otio", ".xml", ".fcpxml")
+
+# Where each timeline read in this process came from, so that writing never
+# replaces its own input. Keyed by id() with a weak reference to tell a live
+# timeline from a later object that happens to reuse the id.
+_SOURCES: dict[int, tuple[weakref.ref, Path]] = {}
+
+
+def readable_suffixes() -> dict[str, str]:
+    """Return {suffix: adapter name} for every format the installed adapters read.
+
+    Built from OTIO's plugin manifest, so an installed Kdenlive adapter adds
+    `.kdenlive` without any change here.
+    """
+    table: dict[str, str] = {}
+    for adapter in otio.plugins.ActiveManifest().adapters:
+        if adapter.has_feature("read"):
+            for suffix in adapter.suffixes:
+                table.setdefault("." + suffix.lower(), adapter.name)
+    return table
+
+
+def read_timelines(
+    path: Path,
+    rate: float | None = None,
+    *,
+    ignore_timecode_mismatch: bool = False,
+) -> list[otio.schema.Timeline]:
+    """Read every timeline in `path` (FCPXML events and libraries hold several).
+
+    `rate` is the frame rate of an EDL (EDLs do not store one; default 24);
+    `ignore_timecode_mismatch` lets the EDL reader recompute record times from
+    source times where they disagree. Both are ignored for other formats.
+    Raises TimelineError for a missing, unknown, unreadable or empty file.
+    """
+    path = Path(path)
+    adapter = _reader_for(path)
+    options: dict = {}
+    if adapter == "cmx_3600":
+        options = {
+            "rate": rate or DEFAULT_EDL_RATE,
+            "ignore_timecode_mismatch": ignore_timecode_mismatch,
+        }
+    try:
+        result = otio.adapters.read_from_file(str(path), adapter_name=adapter, **options)
+    except Exception as exc:  # adapters raise anything from ValueError to IndexError
+        raise _read_error(path, adapter, exc) from exc
+
+    timelines = _timelines_in(result)
+    if not timelines:
+        raise TimelineError(
+            f"{path}: holds no timeline (only {_describe(result)}); "
+            "export a sequence or project from the editor instead"
+        )
+    _remember_source(timelines, path)
+    return timelines
+
+
+def read_timeline(
+    path: Path,
+    rate: float | None = None,
+    *,
+    ignore_timecode_mismatch: bool = False,
+) -> otio.schema.Timeline:
+    """Read the first timeline in `path`; see `read_timelines` for the arguments."""
+    return read_timelines(path, rate, ignore_timecode_mismatch=ignore_timecode_mismatch)[0]
+
+
+def default_output_path(input_path: Path) -> Path:
+    """Return where the result of `input_path` goes by default: `<stem>.foley<suffix>` beside it.
+
+    Formats that cannot carry the new Foley track or are not written (EDL, AAF,
+    OTIOZ bundles) get `.otio`.
+    """
+    input_path = Path(input_path)
+    suffix = input_path.suffix.lower()
+    if suffix not in _FOLEY_FORMATS:
+        suffix = ".otio"
+    return input_path.with_name(f"{input_path.stem}.foley{suffix}")
+
+
+def write_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
+    """Write `timeline` to `path` atomically, in the format its suffix names.
+
+    The file is written to a temporary file in the same folder, flushed to disk
+    and renamed over `path`, so a reader never sees half a file and a failure
+    leaves nothing behind. Refuses to replace the file the timeline was read from.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    adapter = _WRITERS.get(suffix)
+    if adapter is None:
+        raise TimelineError(
+            f"{path}: cannot write {suffix or 'files without a suffix'}; "
+            f"timelines can be written as {', '.join(_WRITERS)}"
+        )
+    source = _source_of(timeline)
+    if source is not None and _same_file(source, path):
+        raise TimelineError(
+            f"{path}: is the timeline's own input; write the result to a new file "
+            f"(for example {default_output_path(source).name})"
+        )
+    if adapter == "cmx_3600":
+        _check_fits_edl(timeline, path)
+        # The EDL writer edits the timeline it is given (it appends a gap after
+        # a trailing transition), so it gets a copy.
+        timeline = copy.deepcopy(timeline)
+    elif adapter == "fcp_xml":
+        timeline = _with_shared_file_ranges(timeline)
+
+    folder = path.parent
+    if not folder.is_dir():
+        raise TimelineError(f"{path}: folder {folder} does not exist")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
+        except Exception as exc:  # adapters raise anything; the message names the cause
+            raise TimelineError(
+                f"{path}: the {adapter} writer failed ({_brief(exc)}); "
+                f"try another format: {', '.join(_FOLEY_FORMATS)}"
+            ) from exc
+        _fsync(tmp)
+        os.chmod(tmp, _new_file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(folder)
+
+
+def _reader_for(path: Path) -> str:
+    if not path.exists():
+        raise TimelineError(f"{path}: no such file")
+    readers = readable_suffixes()
+    adapter = readers.get(path.suffix.lower())
+    if adapter is None:
+        raise TimelineError(
+            f"{path}: unknown timeline format {path.suffix or '(no suffix)'}; "
+            f"supported: {', '.join(sorted(readers))}"
+        )
+    return adapter
+
+
+def _read_error(path: Path, adapter: str, exc: Exception) -> TimelineError:
+    message = str(exc)
+    if isinstance(exc, otio.exceptions.UnsupportedSchemaError):
+        return TimelineError(
+            f"{path}: written with a newer OpenTimelineIO schema than the installed "
+            f"opentimelineio {otio.__version__} reads ({_brief(exc)}); export it again "
+            "for an older OTIO or upgrade opentimelineio"
+        )
+    if adapter == "cmx_3600" and "Frame rate mismatch" in message:
+        return TimelineError(
+            f"{path}: its timecodes do not fit the EDL frame rate used "
+            f"({_brief(exc)}); give the EDL's frame rate with --rate (for example --rate 25)"
+        )
+    if adapter == "cmx_3600" and "duration don't match" in message:
+        return TimelineError(
+            f"{path}: an event's source and record durations differ ({_brief(exc)}); "
+            "check the frame rate (--rate), or read it ignoring timecode mismatches "
+            "(record times are then taken from the source times)"
+        )
+    return TimelineError(
+        f"{path}: could not be read as {adapter}; the file may be corrupt or "
+        f"truncated ({_brief(exc)})"
+    )
+
+
+def _brief(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if len(text) > 160:
+        text = text[:157] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _timelines_in(result: otio.core.SerializableObject) -> list[otio.schema.Timeline]:
+    if isinstance(result, otio.schema.Timeline):
+        return [result]
+    if isinstance(result, otio.schema.SerializableCollection):
+        return list(result.find_children(descended_from_type=otio.schema.Timeline))
+    return []
+
+
+def _describe(result: otio.core.SerializableObject) -> str:
+    if isinstance(result, otio.schema.SerializableCollection):
+        kinds = sorted({type(child).__name__ for child in result})
+        return f"{len(result)} items: {', '.join(kinds) or 'none'}"
+    return type(result).__name__
+
+
+def _remember_source(timelines: list[otio.schema.Timeline], path: Path) -> None:
+    for key in [key for key, (ref, _) in _SOURCES.items() if ref() is None]:
+        del _SOURCES[key]
+    for timeline in timelines:
+        _SOURCES[id(timeline)] = (weakref.ref(timeline), path.resolve())
+
+
+def _source_of(timeline: otio.schema.Timeline) -> Path | None:
+    entry = _SOURCES.get(id(timeline))
+    if entry is None or entry[0]() is not timeline:
+        return None
+    return entry[1]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _check_fits_edl(timeline: otio.schema.Timeline, path: Path) -> None:
+    """Refuse timelines the EDL writer would cut short: it writes the first track only."""
+    tracks = list(timeline.tracks)
+    video = [t for t in tracks if t.kind == otio.schema.TrackKind.Video and t.enabled]
+    others = [t for t in tracks[1:] if t.find_clips()]
+    if len(video) != 1 or tracks[0] is not video[0] or others:
+        raise TimelineError(
+            f"{path}: an EDL holds one video track and this timeline has "
+            f"{len(video)} video and {len(tracks) - len(video)} other tracks; "
+            f"write it as {', '.join(_FOLEY_FORMATS)} instead"
+        )
+
+
+def _with_shared_file_ranges(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
+    """Return a copy in which all references to one media URL share one available range.
+
+    The FCP7 XML writer emits one <file> per URL, timed from the first
+    reference's range, but writes each clip's in-point relative to its own
+    reference's range. Premiere exports several <file>s for one path with
+    different timecodes, so without this the other clips would come back with
+    shifted in-points. The shared range is the union of the references' ranges.
+    """
+    timeline = copy.deepcopy(timeline)
+    by_url: dict[str, list[otio.schema.ExternalReference]] = {}
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if isinstance(ref, otio.schema.ExternalReference) and ref.available_range is not None:
+            by_url.setdefault(ref.target_url, []).append(ref)
+    for refs in by_url.values():
+        spans = [
+            (to_seconds(r.available_range.start_time),
+             to_seconds(r.available_range.end_time_exclusive()))
+            for r in refs
+        ]
+        if len(set(spans)) == 1:
+            continue
+        rate = refs[0].available_range.start_time.rate
+        start = min(s for s, _ in spans)
+        end = max(e for _, e in spans)
+        shared = otio.opentime.TimeRange(from_seconds(start, rate), from_seconds(end - start, rate))
+        for ref in refs:
+            ref.available_range = shared
+    return timeline
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable; folders cannot be opened on Windows.
+    if os.name == "posix":
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _new_file_mode(path: Path) -> int:
+    # mkstemp creates 0600; keep the mode of the file being replaced, else 0644.
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    return 0o644

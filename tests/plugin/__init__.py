@@ -1,0 +1,1 @@
+"""Tests of the editor side: timelines, markers, media lookup, the Foley track."""

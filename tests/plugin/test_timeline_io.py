@@ -1,0 +1,182 @@
+"""Reading timeline files into TimelineErrors that say what to do, and writing them atomically."""
+
+import os
+from pathlib import Path
+
+import opentimelineio as otio
+import pytest
+
+from foley_plugin import timeline_io
+from foley_plugin.errors import PluginError, TimelineError
+from foley_plugin.timeline_io import (
+    default_output_path,
+    read_timeline,
+    read_timelines,
+    readable_suffixes,
+    write_timeline,
+)
+from tests.plugin.otio_builders import clip, timeline, track
+
+
+def write_otio(path: Path, tl: otio.schema.Timeline | None = None) -> Path:
+    otio.adapters.write_to_file(tl or timeline(track(clip("a", 0, 24))), str(path))
+    return path
+
+
+def test_timeline_error_is_a_plugin_error():
+    assert issubclass(TimelineError, PluginError)
+
+
+def test_readable_formats_come_from_the_installed_adapters():
+    table = readable_suffixes()
+    for suffix, adapter in {
+        ".otio": "otio_json",
+        ".otioz": "otioz",
+        ".xml": "fcp_xml",
+        ".fcpxml": "fcpx_xml",
+        ".edl": "cmx_3600",
+        ".aaf": "AAF",
+    }.items():
+        assert table[suffix] == adapter
+
+
+def test_reads_an_otio_file(tmp_path):
+    tl = read_timeline(write_otio(tmp_path / "cut.otio"))
+    assert [c.name for c in tl.find_clips()] == ["a"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(TimelineError, match="no such file"):
+        read_timeline(tmp_path / "gone.otio")
+
+
+def test_unknown_extension_lists_the_supported_ones(tmp_path):
+    path = tmp_path / "cut.prproj"
+    path.write_text("x")
+    with pytest.raises(TimelineError) as error:
+        read_timeline(path)
+    message = str(error.value)
+    assert "cut.prproj" in message
+    for suffix in (".otio", ".xml", ".fcpxml", ".edl", ".aaf"):
+        assert suffix in message
+
+
+@pytest.mark.parametrize("suffix", [".otio", ".xml", ".fcpxml"])
+def test_truncated_file_is_reported_as_corrupt(tmp_path, suffix):
+    full = tmp_path / f"full{suffix}"
+    adapter = readable_suffixes()[suffix]
+    otio.adapters.write_to_file(timeline(track(clip("a", 0, 24))), str(full), adapter_name=adapter)
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(TimelineError, match="corrupt or truncated") as error:
+        read_timeline(cut)
+    assert str(cut) in str(error.value)
+
+
+def test_edl_at_the_wrong_rate_suggests_rate(samples):
+    with pytest.raises(TimelineError, match="--rate"):
+        read_timeline(samples / "edl" / "25fps.edl")
+    assert len(read_timeline(samples / "edl" / "25fps.edl", rate=25).find_clips()) == 4
+
+
+def test_edl_with_mismatched_durations(samples):
+    path = samples / "edl" / "timecode_mismatch.edl"
+    with pytest.raises(TimelineError, match="record durations"):
+        read_timeline(path, rate=25)
+    tl = read_timeline(path, rate=25, ignore_timecode_mismatch=True)
+    assert len(tl.find_clips()) == 20
+
+
+def test_newer_otio_schema_says_so(samples):
+    with pytest.raises(TimelineError, match="newer OpenTimelineIO schema"):
+        read_timeline(samples / "otio-core" / "screening_example.otio")
+
+
+def test_collections_of_timelines(samples):
+    path = samples / "fcpx-xml" / "fcpx_event.fcpxml"
+    timelines = read_timelines(path)
+    assert len(timelines) == 2
+    assert read_timeline(path).name == timelines[0].name
+
+
+def test_file_without_a_timeline(samples):
+    with pytest.raises(TimelineError, match="no timeline"):
+        read_timeline(samples / "fcpx-xml" / "fcpx_clips.fcpxml")
+
+
+def test_default_output_path():
+    assert default_output_path(Path("/e/cut.xml")) == Path("/e/cut.foley.xml")
+    assert default_output_path(Path("/e/cut.fcpxml")) == Path("/e/cut.foley.fcpxml")
+    assert default_output_path(Path("/e/cut.otio")) == Path("/e/cut.foley.otio")
+    assert default_output_path(Path("/e/cut.aaf")) == Path("/e/cut.foley.otio")
+    assert default_output_path(Path("/e/cut.edl")) == Path("/e/cut.foley.otio")
+
+
+def test_write_then_read_back(tmp_path):
+    out = tmp_path / "out.xml"
+    write_timeline(timeline(track(clip("a", 0, 24))), out)
+    assert [c.name for c in read_timeline(out).find_clips()] == ["a"]
+    assert os.listdir(tmp_path) == ["out.xml"]
+
+
+def test_never_overwrites_its_input(tmp_path):
+    source = write_otio(tmp_path / "cut.otio")
+    original = source.read_bytes()
+    tl = read_timeline(source)
+    tl.tracks[0].append(clip("b", 0, 24))
+    with pytest.raises(TimelineError, match="own input"):
+        write_timeline(tl, source)
+    with pytest.raises(TimelineError, match="own input"):
+        write_timeline(tl, tmp_path / "." / "cut.otio")
+    assert source.read_bytes() == original
+    assert os.listdir(tmp_path) == ["cut.otio"]
+
+
+def test_a_copy_of_the_input_may_be_written_elsewhere(tmp_path):
+    source = write_otio(tmp_path / "cut.otio")
+    tl = read_timeline(source)
+    write_timeline(tl, default_output_path(source))
+    assert sorted(os.listdir(tmp_path)) == ["cut.foley.otio", "cut.otio"]
+
+
+def test_failed_write_leaves_no_temp_file_and_keeps_the_old_output(tmp_path, monkeypatch):
+    out = write_otio(tmp_path / "out.otio")
+    before = out.read_bytes()
+
+    def broken_writer(tl, path, adapter_name=None):
+        Path(path).write_text("half a timel")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(timeline_io.otio.adapters, "write_to_file", broken_writer)
+    with pytest.raises(TimelineError, match="disk full"):
+        write_timeline(timeline(track(clip("new", 0, 24))), out)
+    assert out.read_bytes() == before
+    assert os.listdir(tmp_path) == ["out.otio"]
+
+
+def test_formats_that_cannot_be_written(tmp_path):
+    tl = timeline(track(clip("a", 0, 24)))
+    with pytest.raises(TimelineError, match=r"\.otio.*\.fcpxml"):
+        write_timeline(tl, tmp_path / "cut.aaf")
+    with pytest.raises(TimelineError, match="written as"):
+        write_timeline(tl, tmp_path / "cut.mov")
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_edl_that_would_lose_tracks_is_refused(tmp_path):
+    two_tracks = timeline(
+        track(clip("a", 0, 24)),
+        track(clip("foley", 0, 24), name="Foley", kind=otio.schema.TrackKind.Audio),
+    )
+    with pytest.raises(TimelineError, match="one video track"):
+        write_timeline(two_tracks, tmp_path / "cut.edl")
+    write_timeline(timeline(track(clip("a", 0, 24))), tmp_path / "single.edl")
+    assert len(read_timeline(tmp_path / "single.edl").find_clips()) == 1
+
+
+def test_written_file_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    out = write_otio(tmp_path / "out.otio")
+    out.chmod(0o640)
+    write_timeline(timeline(track(clip("a", 0, 24))), out)
+    assert out.stat().st_mode & 0o777 == 0o640
+
