@@ -1,0 +1,296 @@
+"""The engine facade: one loaded model, requests in, audio out.
+
+The gRPC server drives generation only through `FoleyEngine`; everything it
+needs to know about the model comes back from `FoleyEngine.info`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from diffusers.utils import is_accelerate_available
+
+from .audio_io import resample
+from .config import AUDIO
+from .errors import Cancelled, InvalidRequest, ModelError, ResourceExhausted
+from .onsets import onset_mask, span_mask
+from .pipeline import RhythmicFoleyPipeline
+from .presets import build_untrained_pipeline
+from .request import GeneratedAudio, GenerationRequest, ProgressUpdate
+from .video import sample_frames
+from .windows import join_windows, plan_windows
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
+DEFAULT_STEPS = 25
+DEFAULT_GUIDANCE_SCALE = 4.5
+DEFAULT_TEMPORAL_STRENGTH = 1.0
+DEFAULT_SEMANTIC_STRENGTH = 1.0
+# One second of overlap gives the crossfade room to hide the seam between windows.
+WINDOW_OVERLAP = AUDIO.sample_rate
+
+MAX_STRENGTH = 2.0
+MAX_GUIDANCE_SCALE = 30.0
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+SEED_LIMIT = 2**64
+PEAK_CEILING = 0.98
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    """One adapter of the loaded model."""
+
+    name: str
+    default_strength: float
+    trained: bool
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a client needs to know about the loaded model."""
+
+    name: str
+    trained: bool
+    adapters: tuple[AdapterInfo, ...]
+    device: str
+    sample_rate: int
+    window_samples: int
+    default_steps: int
+    default_guidance_scale: float
+
+
+def _missing_model_hint(path: Path) -> str:
+    return f"make one with `foley-engine save-untrained {path}` (random weights, for trying the plumbing)"
+
+
+def save_untrained(model_dir: Path | str, seed: int = 0, overwrite: bool = False) -> Path:
+    """Save the small untrained preset as a pipeline directory that `FoleyEngine.load` accepts."""
+    model_dir = Path(model_dir)
+    if (model_dir / "model_index.json").exists() and not overwrite:
+        raise FileExistsError(f"{model_dir} already holds a pipeline; pass overwrite=True to replace it")
+    build_untrained_pipeline(seed).save_pretrained(model_dir, safe_serialization=True)
+    return model_dir
+
+
+def _half_up(value: Fraction) -> int:
+    return math.floor(value + Fraction(1, 2))
+
+
+def _fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
+    # Resampling can land one sample off the exact count; repeat the last sample
+    # rather than append silence, so the end stays click-free.
+    if len(samples) >= n_samples:
+        return samples[:n_samples]
+    return np.pad(samples, (0, n_samples - len(samples)), mode="edge")
+
+
+class FoleyEngine:
+    """A loaded Rhythmic Foley model with the checks and the windowing around it."""
+
+    def __init__(self, pipeline: RhythmicFoleyPipeline) -> None:
+        self.pipeline = pipeline
+        pipeline.set_progress_bar_config(disable=True)
+
+    @classmethod
+    def load(cls, model_dir: Path | None = None, device: str = "cpu") -> "FoleyEngine":
+        """Load a saved pipeline onto `device`.
+
+        Without `model_dir` the bundled default checkpoint is used if present,
+        otherwise the untrained preset is built (and reported as untrained).
+        A `model_dir` that is missing or holds no pipeline is a ModelError.
+        """
+        if model_dir is None:
+            if (DEFAULT_CHECKPOINT / "model_index.json").is_file():
+                pipeline = cls._read(DEFAULT_CHECKPOINT)
+            else:
+                pipeline = build_untrained_pipeline()
+        else:
+            pipeline = cls._read(Path(model_dir))
+        try:
+            pipeline.to(device)
+        except (RuntimeError, AssertionError) as error:
+            raise ModelError(f"cannot move the model to device {device!r}: {error}") from None
+        return cls(pipeline)
+
+    @staticmethod
+    def _read(model_dir: Path) -> RhythmicFoleyPipeline:
+        if not model_dir.is_dir():
+            raise ModelError(f"{model_dir}: no such model directory; {_missing_model_hint(model_dir)}")
+        if not (model_dir / "model_index.json").is_file():
+            raise ModelError(
+                f"{model_dir}: not a saved pipeline (no model_index.json); {_missing_model_hint(model_dir)}"
+            )
+        try:
+            return RhythmicFoleyPipeline.from_pretrained(model_dir, low_cpu_mem_usage=is_accelerate_available())
+        # diffusers, safetensors and json raise many unrelated types for a broken checkpoint.
+        except Exception as error:
+            raise ModelError(f"{model_dir}: cannot load the pipeline ({error}); {_missing_model_hint(model_dir)}") from None
+
+    def info(self) -> ModelInfo:
+        """The loaded model's name, training state, adapters, device and defaults."""
+        config = self.pipeline.config
+        return ModelInfo(
+            name=config.model_name,
+            trained=bool(config.trained),
+            adapters=(
+                AdapterInfo("temporal", DEFAULT_TEMPORAL_STRENGTH, bool(config.temporal_adapter_trained)),
+                AdapterInfo("semantic", DEFAULT_SEMANTIC_STRENGTH, bool(config.semantic_adapter_trained)),
+            ),
+            device=str(self.pipeline.device),
+            sample_rate=AUDIO.sample_rate,
+            window_samples=AUDIO.window_samples,
+            default_steps=DEFAULT_STEPS,
+            default_guidance_scale=DEFAULT_GUIDANCE_SCALE,
+        )
+
+    def validate(self, request: GenerationRequest) -> None:
+        """Cheap checks of a request's values (no file access); raises InvalidRequest naming the field."""
+        window = request.window
+        if window.duration <= 0:
+            raise InvalidRequest("window.duration", "must be positive")
+        if window.media_start < 0:
+            raise InvalidRequest("window.media_start", "must not be negative")
+        if window.media_time(window.duration) < 0:
+            raise InvalidRequest("window.speed", "plays back past the start of the media")
+        for index, cue in enumerate(request.cues):
+            if not 0 <= cue.time <= window.duration:
+                raise InvalidRequest(f"cues[{index}].time", "lies outside the window")
+        for index, span in enumerate(request.spans):
+            if not 0 <= span.start < span.end <= window.duration:
+                raise InvalidRequest(f"spans[{index}]", "needs 0 <= start < end <= window duration")
+        for name in ("semantic_strength", "temporal_strength"):
+            value = getattr(request, name)
+            if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_STRENGTH):
+                raise InvalidRequest(name, f"must be between 0 and {MAX_STRENGTH}")
+        max_steps = self.pipeline.scheduler.config.num_train_timesteps
+        if request.steps is not None and not 1 <= request.steps <= max_steps:
+            raise InvalidRequest("steps", f"must be between 1 and {max_steps}")
+        guidance = request.guidance_scale
+        if guidance is not None and not (math.isfinite(guidance) and 0 <= guidance <= MAX_GUIDANCE_SCALE):
+            raise InvalidRequest("guidance_scale", f"must be between 0 and {MAX_GUIDANCE_SCALE}")
+        if not 0 <= request.seed < SEED_LIMIT:
+            raise InvalidRequest("seed", "must be an unsigned 64-bit integer")
+        rate = request.sample_rate
+        if rate is not None and not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+            raise InvalidRequest("sample_rate", f"must be between {MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz")
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        on_progress: Callable[[ProgressUpdate], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> GeneratedAudio:
+        """Render a request's audio: exactly round(duration × rate) mono samples in [-1, 1].
+
+        Long clips are generated window by window (window k seeded with seed + k)
+        and crossfaded. `on_progress` hears the stages "features", "diffusion"
+        (per step) and "vocoder" of every window; `should_cancel` is polled
+        between steps and makes the call raise Cancelled.
+        """
+        self.validate(request)
+        began = time.monotonic()
+        n_model = _half_up(request.window.duration * AUDIO.sample_rate)
+        starts = plan_windows(n_model, AUDIO.window_samples, WINDOW_OVERLAP)
+
+        def report(stage: str, step: int, total: int, window: int) -> None:
+            if on_progress is not None:
+                on_progress(ProgressUpdate(stage=stage, step=step, total=total, window=window, windows=len(starts)))
+
+        pieces: list[np.ndarray] = []
+        try:
+            for index, start in enumerate(starts):
+                if should_cancel is not None and should_cancel():
+                    raise Cancelled("cancelled by request")
+                offset = Fraction(start, AUDIO.sample_rate)
+                pieces.append(self._generate_window(request, index, offset, report, should_cancel))
+        except torch.OutOfMemoryError as error:
+            raise ResourceExhausted(f"the device ran out of memory: {error}") from None
+        samples = join_windows(pieces, n_model, WINDOW_OVERLAP)
+        sample_rate = request.sample_rate or AUDIO.sample_rate
+        if sample_rate != AUDIO.sample_rate:
+            samples = resample(samples, AUDIO.sample_rate, sample_rate)
+        samples = _fit_length(samples, _half_up(request.window.duration * sample_rate))
+        peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+        if peak > 1.0:
+            # Editors get level-safe audio: scale down rather than clip into distortion.
+            samples = samples * (PEAK_CEILING / peak)
+        samples = samples.astype(np.float32)
+        return GeneratedAudio(
+            samples=samples,
+            sample_rate=sample_rate,
+            seed=request.seed,
+            model_name=self.pipeline.config.model_name,
+            stats={"windows": float(len(starts)), "seconds": time.monotonic() - began, "peak_before_limit": peak},
+        )
+
+    def _generate_window(
+        self,
+        request: GenerationRequest,
+        index: int,
+        start: Fraction,
+        report: Callable[[str, int, int, int], None],
+        should_cancel: Callable[[], bool] | None,
+    ) -> np.ndarray:
+        """One model window of audio (AUDIO.window_samples samples) starting at output time `start`."""
+        pipe = self.pipeline
+        report("features", 0, 1, index)
+        size = pipe.video_encoder.config.image_size
+        # Past the clip's end the picture holds on its last frame: the material the
+        # editor cut away must not colour the audio that is crossfaded or trimmed there.
+        visible = min(
+            AUDIO.video_frames_per_window, math.ceil((request.window.duration - start) * AUDIO.video_fps)
+        )
+        frames = sample_frames(
+            request.video_path, request.window, fps=AUDIO.video_fps, size=(size, size), start=start, count=visible
+        )
+        frames = np.concatenate([frames, np.repeat(frames[-1:], AUDIO.video_frames_per_window - visible, axis=0)])
+        features = pipe.encode_frames(frames[None])
+        report("features", 1, 1, index)
+
+        # A request with cues (spans) conditions every window, an empty mask included:
+        # "no onset here" is as much an instruction as an onset.
+        onsets = None
+        if request.cues:
+            onsets = onset_mask([cue.time - start for cue in request.cues], AUDIO.window_frames)[None]
+        events = None
+        if request.spans:
+            events = span_mask([(s.start - start, s.end - start) for s in request.spans], AUDIO.window_frames)[None]
+
+        steps = request.steps or DEFAULT_STEPS
+
+        def on_step(pipeline: RhythmicFoleyPipeline, step: int, timestep: Any, tensors: dict[str, Any]) -> dict:
+            report("diffusion", step + 1, steps, index)
+            if should_cancel is not None and should_cancel():
+                pipeline._interrupt = True
+            return tensors
+
+        report("diffusion", 0, steps, index)
+        generator = torch.Generator(device="cpu").manual_seed((request.seed + index) % SEED_LIMIT)
+        mels = pipe(
+            features,
+            onset_mask=onsets,
+            span_mask=events,
+            temporal_strength=_or(request.temporal_strength, DEFAULT_TEMPORAL_STRENGTH),
+            semantic_strength=_or(request.semantic_strength, DEFAULT_SEMANTIC_STRENGTH),
+            num_inference_steps=steps,
+            guidance_scale=_or(request.guidance_scale, DEFAULT_GUIDANCE_SCALE),
+            generator=generator,
+            callback_on_step_end=on_step,
+            output_type="mel",
+        ).mels
+        report("vocoder", 0, 1, index)
+        audio = pipe.vocoder(mels)[0].float().cpu().numpy()
+        report("vocoder", 1, 1, index)
+        return audio
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value

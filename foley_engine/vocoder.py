@@ -1,0 +1,103 @@
+"""Griffin-Lim vocoder: normalised log mel → waveform, in torch so it runs on the GPU.
+
+This is Diff-Foley's own vocoder. A neural vocoder can replace it as long as
+it keeps the call signature: (B, n_mels, T) in [0, 1] → (B, T * hop) samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+
+from .config import AUDIO, AudioConfig
+from .mel import denormalize_mel, mel_basis, stft_window
+
+
+class GriffinLimVocoder(ModelMixin, ConfigMixin):
+    """Mel → linear magnitude by a non-negative least-squares fit, then fast Griffin-Lim.
+
+    Fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013) adds `momentum` to the
+    classic phase iteration; the start phase is random but seeded from the
+    config, so equal input gives equal output.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        n_iter: int = 32,
+        momentum: float = 0.99,
+        seed: int = 0,
+        sample_rate: int = AUDIO.sample_rate,
+        n_fft: int = AUDIO.n_fft,
+        hop_length: int = AUDIO.hop_length,
+        win_length: int = AUDIO.win_length,
+        n_mels: int = AUDIO.n_mels,
+        fmin: float = AUDIO.fmin,
+        fmax: float = AUDIO.fmax,
+        amin: float = AUDIO.amin,
+        ref_db: float = AUDIO.ref_db,
+        db_span: float = AUDIO.db_span,
+    ) -> None:
+        super().__init__()
+        basis = mel_basis(self.audio_config)
+        # The filter bank is saved with the weights so a checkpoint states which
+        # mel scale it inverts; its pseudo-inverse is derived, so it is not saved.
+        self.register_buffer("mel_basis", basis)
+        self.register_buffer("inverse_basis", torch.linalg.pinv(basis), persistent=False)
+
+    @property
+    def audio_config(self) -> AudioConfig:
+        """The STFT and mel settings this vocoder inverts."""
+        c = self.config
+        return AudioConfig(
+            sample_rate=c.sample_rate,
+            n_fft=c.n_fft,
+            hop_length=c.hop_length,
+            win_length=c.win_length,
+            n_mels=c.n_mels,
+            fmin=c.fmin,
+            fmax=c.fmax,
+            amin=c.amin,
+            ref_db=c.ref_db,
+            db_span=c.db_span,
+        )
+
+    def linear_magnitude(self, mel: torch.Tensor) -> torch.Tensor:
+        """Normalised mel (B, n_mels, T) → linear STFT magnitude (B, n_fft // 2 + 1, T)."""
+        linear_mel = denormalize_mel(mel.float(), self.audio_config)
+        # Always float32: half precision cannot hold the 100 dB range Griffin-Lim works over.
+        inverse = self.inverse_basis.to(linear_mel.device, torch.float32)
+        return (inverse @ linear_mel).clamp_min(0.0)
+
+    @torch.no_grad()
+    def forward(self, mel: torch.Tensor, n_iter: int | None = None) -> torch.Tensor:
+        """Normalised log mel (B, n_mels, T) → float32 waveform (B, T * hop_length)."""
+        if mel.ndim != 3 or mel.shape[1] != self.config.n_mels:
+            raise ValueError(f"expected a (batch, {self.config.n_mels}, frames) mel, got {tuple(mel.shape)}")
+        n_iter = self.config.n_iter if n_iter is None else n_iter
+        hop, frames = self.config.hop_length, mel.shape[-1]
+        length = frames * hop
+        magnitude = self.linear_magnitude(mel)
+        # The front end drops the STFT's last (padding-only) frame; repeating the
+        # last column restores it so the inverse STFT covers all `length` samples.
+        magnitude = torch.cat([magnitude, magnitude[..., -1:]], dim=-1)
+        window = stft_window(self.audio_config, magnitude.device)
+        stft_args = dict(
+            n_fft=self.config.n_fft, hop_length=hop, win_length=self.config.win_length, window=window, center=True
+        )
+
+        generator = torch.Generator().manual_seed(self.config.seed)
+        phase = torch.rand(magnitude.shape, generator=generator).to(magnitude.device) * (2 * math.pi)
+        angles = torch.polar(torch.ones_like(magnitude), phase)
+        previous = torch.zeros_like(angles)
+        blend = self.config.momentum / (1 + self.config.momentum)
+        for _ in range(n_iter):
+            waveform = torch.istft(magnitude * angles, length=length, **stft_args)
+            rebuilt = torch.stft(waveform, pad_mode="constant", return_complex=True, **stft_args)
+            angles = rebuilt - blend * previous
+            angles = angles / (angles.abs() + 1e-16)
+            previous = rebuilt
+        return torch.istft(magnitude * angles, length=length, **stft_args)
