@@ -12,12 +12,14 @@ from pathlib import Path
 import opentimelineio as otio
 from tqdm import tqdm
 
+from foley_proto.v1 import engine_pb2 as pb
+
 from . import demo
 from .client import EngineClient, EngineError
 from .clips import ClipWindow, select_clips, timeline_rate
 from .embedded import EmbeddedEngine
 from .errors import PluginError
-from .foley_track import FoleyClipResult, add_foley_track
+from .foley_track import FoleyClipResult, add_foley_track, media_folder_for
 from .jobs import GenerateOptions, clip_metadata, job_spec
 from .timeline_io import default_output_path, read_timeline, write_timeline
 from .wav import unused_path, write_wav
@@ -120,20 +122,20 @@ def _generate(args: argparse.Namespace) -> int:
     if not ready:
         raise PluginError(f"{source}: no video clip with readable media to score ({len(windows)} selected)")
     options = _options(args)
-    media_folder = output.parent / f"{output.name.split('.')[0]}.foley-media"
+    media_folder = media_folder_for(output)
     media_folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         if args.engine:
             address = args.engine
         else:
-            roots = sorted({w.media.path.parent for w in ready})
+            roots = sorted({w.media.path.resolve().parent for w in ready})
             print("starting the embedded engine…", file=sys.stderr)
             address = stack.enter_context(EmbeddedEngine(args.model, args.device, roots)).address
         client = stack.enter_context(EngineClient(address))
         info = client.info()
         if not info.model_trained:
             print(f"foley: model {info.model_name!r} is UNTRAINED: it makes placeholder noise, not Foley", file=sys.stderr)
-        results = _score(client, ready, options, info.model_name, media_folder)
+        results = _score(client, ready, options, info, media_folder)
     add_foley_track(timeline, results, output)
     write_timeline(timeline, output)
     print(f"wrote {output} with a Foley track of {len(results)} clip(s); audio in {media_folder}")
@@ -144,7 +146,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _score(
-    client: EngineClient, windows: list[ClipWindow], options: GenerateOptions, model_name: str, media_folder: Path
+    client: EngineClient, windows: list[ClipWindow], options: GenerateOptions, info: pb.EngineInfo, media_folder: Path
 ) -> list[FoleyClipResult]:
     results = []
     overall = tqdm(total=len(windows), desc="clips", unit="clip", position=0)
@@ -167,7 +169,7 @@ def _score(
             bar.close()
         wav_path = unused_path(media_folder, f"{index + 1:02d}-{_safe_name(window.name)}")
         write_wav(wav_path, clip.samples, clip.sample_rate)
-        metadata = clip_metadata(spec, options, clip.model_name, clip.job_id, clip.seed)
+        metadata = clip_metadata(spec, info, clip.job_id, clip.seed)
         results.append(FoleyClipResult(window=window, wav_path=wav_path, metadata=metadata))
         overall.update()
     overall.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import opentimelineio as otio
 
@@ -13,6 +13,9 @@ from foley_plugin.clips import ClipWindow, timeline_rate
 
 FOLEY_KEY = "foley"
 TRACK_NAME = "Foley"
+# Generated WAVs live in "<output name>.foley-media/"; formats that drop metadata
+# (FCP7 XML, FCPXML) still keep the media paths, so a track is recognised by them too.
+MEDIA_FOLDER_SUFFIX = ".foley-media"
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,24 @@ class FoleyClipResult:
 
 
 def is_foley_track(track: otio.schema.Track) -> bool:
-    """True for a track this plugin made (metadata["foley"]["kind"] == "track")."""
+    """True for a track this plugin made: metadata["foley"]["kind"] == "track", or an
+    audio track whose every clip plays a WAV from a generated-media folder."""
     state = track.metadata.get(FOLEY_KEY)
-    return isinstance(state, Mapping) and state.get("kind") == "track"
+    if isinstance(state, Mapping) and state.get("kind") == "track":
+        return True
+    clips = [item for item in track if isinstance(item, otio.schema.Clip)]
+    return track.kind == otio.schema.TrackKind.Audio and bool(clips) and all(map(_plays_generated_media, clips))
+
+
+def media_folder_for(output_path: Path) -> Path:
+    """Where the WAVs of a run writing `output_path` go."""
+    return output_path.parent / f"{output_path.name.split('.')[0]}{MEDIA_FOLDER_SUFFIX}"
+
+
+def _plays_generated_media(clip: otio.schema.Clip) -> bool:
+    reference = clip.media_reference
+    url = getattr(reference, "target_url", "") or ""
+    return PurePosixPath(url.replace("\\", "/")).parent.name.endswith(MEDIA_FOLDER_SUFFIX)
 
 
 def add_foley_track(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from fractions import Fraction
 
 from foley_proto.v1 import engine_pb2 as pb
 
 from .clips import ClipWindow
+from .media import media_origin
 from .timeutil import to_seconds
 
 
@@ -35,10 +36,12 @@ def job_spec(window: ClipWindow, options: GenerateOptions, index: int) -> pb.Job
     """The job for one clip. Each clip gets its own seed (options.seed + index)."""
     if window.media.path is None:
         raise ValueError(f"clip {window.name!r} has no media: {window.media.reason}")
+    # The engine counts media time from the file's first frame.
+    file_start = max(Fraction(0), window.media_start - media_origin(window.clip))
     spec = pb.JobSpec(
         video_path=str(window.media.path),
         window=pb.Window(
-            media_start=rational(window.media_start),
+            media_start=rational(file_start),
             duration=rational(to_seconds(window.duration)),
             speed=pb.Ratio(num=window.speed.numerator, den=window.speed.denominator),
         ),
@@ -67,15 +70,35 @@ def input_hash(spec: pb.JobSpec, model_name: str) -> str:
     return digest.hexdigest()
 
 
-def clip_metadata(spec: pb.JobSpec, options: GenerateOptions, model_name: str, job_id: str, seed: int) -> dict:
-    """What goes into the Foley clip's `metadata["foley"]`: enough to regenerate it."""
+def clip_metadata(spec: pb.JobSpec, info: pb.EngineInfo, job_id: str, seed: int) -> dict:
+    """What goes into the Foley clip's `metadata["foley"]`: enough to regenerate it.
+
+    Parameters the user left to the engine are recorded with the values the
+    engine used (its defaults from GetInfo).
+    """
+    defaults = {adapter.name: adapter.default_strength for adapter in info.adapters}
     return {
-        "model": model_name,
+        "model": info.model_name,
+        "model_trained": info.model_trained,
         "job_id": job_id,
         "seed": seed,
-        "input_hash": input_hash(spec, model_name),
-        "options": {key: value for key, value in asdict(options).items() if value is not None},
+        "input_hash": input_hash(spec, info.model_name),
+        "steps": spec.steps or info.default_steps,
+        "guidance_scale": _rounded(spec.guidance_scale if spec.HasField("guidance_scale") else info.default_guidance_scale),
+        "temporal_strength": _rounded(
+            spec.temporal_strength if spec.HasField("temporal_strength") else defaults.get("temporal", 0.0)
+        ),
+        "semantic_strength": _rounded(
+            spec.semantic_strength if spec.HasField("semantic_strength") else defaults.get("semantic", 0.0)
+        ),
+        "prompt": spec.prompt,
+        "sample_rate": spec.sample_rate,
         "cues": len(spec.cues),
         "spans": len(spec.spans),
         "video": spec.video_path,
     }
+
+
+def _rounded(value: float) -> float:
+    # float32 on the wire: 4.5 stays 4.5, 0.7 would otherwise read 0.699999988.
+    return round(value, 6)

@@ -6,10 +6,13 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path, PurePath
 from urllib.parse import unquote, urlsplit
 
 import opentimelineio as otio
+
+from .timeutil import to_seconds
 
 # "/C:/media/a.mov" (from file:///C:/media/a.mov) is a Windows drive path.
 _DRIVE_PATH = re.compile(r"^/[A-Za-z]:[/\\]")
@@ -74,6 +77,20 @@ def resolve_media(
     else:
         searched = "; give a media root to search for it by name"
     return MediaLookup(None, f"{label}: media not found ({looked_at}){searched}")
+
+
+def media_origin(clip: otio.schema.Clip) -> Fraction:
+    """The media time (seconds) of the file's first frame.
+
+    Media time in a clip's source_range counts from the source's start timecode
+    (often 01:00:00:00), which the reference's available_range records; the
+    file itself starts at 0. Without a usable available_range the two agree.
+    """
+    reference = clip.media_reference
+    available = getattr(reference, "available_range", None)
+    if available is None or available.start_time.rate <= 0:
+        return Fraction(0)
+    return to_seconds(available.start_time)
 
 
 def url_to_path(url: str, base: Path | None = None) -> Path | None:

@@ -28,6 +28,7 @@ def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
             out.writeframes(frames)
             raw.flush()
             os.fsync(raw.fileno())
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; a WAV is shared like any file
         os.link(temp, path)
     finally:
         os.unlink(temp)
@@ -55,3 +56,9 @@ def unused_path(folder: Path, stem: str, suffix: str = ".wav") -> Path:
         candidate = folder / f"{stem}-{number}{suffix}"
         number += 1
     return candidate
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

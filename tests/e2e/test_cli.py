@@ -1,0 +1,148 @@
+"""`foley generate` end to end: real timelines in, a real engine, timelines with a Foley track out."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import opentimelineio as otio
+import pytest
+
+from foley_plugin.clips import select_clips
+from foley_plugin.foley_track import is_foley_track
+from foley_plugin.timeline_io import read_timeline
+from foley_plugin.wav import read_wav
+
+from ..conftest import OTIO_SAMPLES, ServerThread
+
+STEPS = ["--steps", "2"]
+
+
+def run_foley(*args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "foley_plugin.cli", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"foley {args} exited {result.returncode}:\n{result.stderr[-3000:]}")
+    return result
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_standin(path: Path, seconds: float = 3.0, fps: int = 24) -> None:
+    """A small stand-in video: a square that moves, so frames differ."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for index in range(int(seconds * fps)):
+            image = np.zeros((48, 64, 3), np.uint8)
+            image[10:30, index % 44 : index % 44 + 20] = 200
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def standin_media(timeline: otio.schema.Timeline, folder: Path) -> Path:
+    """Stand-in files for every clip, named the way `--media-root` looks them up."""
+    folder.mkdir(exist_ok=True)
+    for clip in (clip for track in timeline.video_tracks() for clip in track.find_clips()):
+        url = getattr(clip.media_reference, "target_url", "") or ""
+        name = Path(url.replace("\\", "/")).name if url else f"{clip.name}.mp4"
+        if name and not (folder / name).exists():
+            write_standin(folder / name)
+    return folder
+
+
+def foley_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
+    return [track for track in timeline.tracks if is_foley_track(track)]
+
+
+def assert_aligned(source: Path, output: Path, track_args: list[str], *, read_rate: float | None = None, roots=()) -> None:
+    """One new audio track, clip for clip under the scored video clips, at the timeline's rate."""
+    before = read_timeline(source, rate=read_rate)
+    after = read_timeline(output)
+    scored = select_clips(before, tracks=track_args or None, media_roots=roots, timeline_path=source)
+    scored = [w for w in scored if w.media.path is not None]
+    assert len(after.tracks) == len(before.tracks) + 1
+    (foley,) = foley_tracks(after)
+    assert foley.kind == otio.schema.TrackKind.Audio
+    clips = [item for item in foley if isinstance(item, otio.schema.Clip)]
+    assert [c.range_in_parent() for c in clips] == [w.timeline_range for w in scored]
+    video_rate = scored[0].timeline_start.rate
+    for item in foley:
+        assert item.source_range.duration.rate == video_rate and item.source_range.start_time.rate == video_rate
+    for clip, window in zip(clips, scored):
+        wav = output.parent / clip.media_reference.target_url
+        samples, rate = read_wav(wav)
+        assert rate == 48_000
+        expected = round(window.duration.value * 48_000 / window.duration.rate)
+        assert abs(len(samples) - expected) <= 1
+        if output.suffix == ".otio":  # XML formats have no place for it
+            assert clip.metadata["foley"]["input_hash"] and clip.metadata["foley"]["steps"] == 2
+
+
+@pytest.mark.slow
+def test_demo_timeline_with_the_embedded_engine(demo_material, tmp_path: Path) -> None:
+    source = tmp_path / "demo.otio"
+    source.write_bytes(demo_material.timeline.read_bytes())
+    (tmp_path / demo_material.video.name).symlink_to(demo_material.video)
+    before = digest(source)
+
+    first = run_foley("generate", source, *STEPS)
+    output = tmp_path / "demo.foley.otio"
+    assert "UNTRAINED" in first.stderr
+    assert digest(source) == before
+    assert_aligned(source, output, [])
+    cues = [w.cues for w in select_clips(read_timeline(source), timeline_path=source)]
+    assert [len(c) for c in cues] == [4, 4, 3]
+
+    # Again, on its own output: the Foley track is replaced, not stacked, and no WAV is overwritten.
+    wavs_before = {p: digest(p) for p in (tmp_path / "demo.foley-media").iterdir()}
+    run_foley("generate", output, "-o", tmp_path / "again.otio", *STEPS, "--seed", "5")
+    again = read_timeline(tmp_path / "again.otio")
+    assert len(again.tracks) == 2 and len(foley_tracks(again)) == 1
+    assert {p: digest(p) for p in wavs_before} == wavs_before
+    assert len(list((tmp_path / "again.foley-media").iterdir())) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sample", "options"),
+    [
+        ("otio-core/screening_example.v0.18.1.otio", []),
+        ("kdenlive/test-guides-markers.otio", ["--track", "1"]),
+        ("fcp7-xml/premiere_example.xml", ["--track", "1"]),
+        ("edl/screening_example.edl", []),
+    ],
+)
+def test_real_editor_timelines(sample: str, options: list[str], engine_server: ServerThread, tmp_path: Path) -> None:
+    source = OTIO_SAMPLES / sample
+    before = digest(source)
+    media = standin_media(read_timeline(source), tmp_path / "media")
+    output = tmp_path / f"out{''.join(Path(sample).suffixes) if Path(sample).suffix != '.edl' else '.otio'}"
+    run_foley("generate", source, "-o", output, "--engine", engine_server.address, "--media-root", media, *options, *STEPS)
+    assert digest(source) == before
+    assert_aligned(source, output, options[1:], roots=[media])
+
+    rerun = tmp_path / f"rerun{output.suffix}"
+    run_foley("generate", output, "-o", rerun, "--engine", engine_server.address, "--media-root", media, *options, *STEPS)
+    assert len(foley_tracks(read_timeline(rerun))) == 1
+    assert len(read_timeline(rerun).tracks) == len(read_timeline(output).tracks)
+
+
+def test_a_missing_timeline_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_foley("generate", tmp_path / "nowhere.otio", check=False)
+    assert result.returncode == 1
+    assert "nowhere.otio" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_plugin_never_imports_torch() -> None:
+    code = "import sys, foley_plugin.cli; assert 'torch' not in sys.modules and 'foley_engine' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
