@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -26,7 +27,11 @@ from .wav import unused_path, write_wav
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="foley", description="Foley for the clips of an editor's timeline.")
+    parser = argparse.ArgumentParser(
+        prog="foley",
+        description="Foley for the clips of an editor's timeline.",
+        epilog="Model commands (run in the engine's environment): foley data|train|eval|convert --help",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="add a Foley track to a timeline (written to a new file)")
@@ -62,7 +67,14 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
     parser.add_argument("--sample-rate", type=int, default=48_000, help="sample rate of the WAV files (default 48000)")
 
 
+# Model-side commands run in a child Python (`foley_engine.cli`): the plugin never imports torch.
+ENGINE_COMMANDS = ("data", "train", "eval", "convert")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ENGINE_COMMANDS:
+        return subprocess.call([sys.executable, "-m", "foley_engine.cli", *argv])
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
