@@ -64,6 +64,8 @@ def fetch_packages(packages: Sequence[str], cache: Path) -> list[PackageRoot]:
     `cache/debs/` keeps the .deb files and `cache/unpacked/<package>/` the
     extracted trees, so a rebuild works offline.
     """
+    # Absolute: the commands below run with the cache folders as their working directory.
+    cache = cache.resolve()
     debs, unpacked = cache / "debs", cache / "unpacked"
     debs.mkdir(parents=True, exist_ok=True)
     unpacked.mkdir(parents=True, exist_ok=True)
