@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -69,6 +70,8 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
 
 # Model-side commands run in a child Python (`foley_engine.cli`): the plugin never imports torch.
 ENGINE_COMMANDS = ("data", "train", "eval", "convert")
+# How long `--engine ADDRESS` may take to become ready (it may still be loading its model).
+ENGINE_WAIT_S = 180.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] in ENGINE_COMMANDS:
         return subprocess.call([sys.executable, "-m", "foley_engine.cli", *argv])
     args = _parser().parse_args(argv)
+    _interrupt_on_signals()
     try:
         if args.command == "demo":
             return _demo(args)
@@ -86,6 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PluginError as error:
         print(f"foley: {error}", file=sys.stderr)
         return 1
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM both cancel the run cleanly.
+
+    A process started in the background by a non-interactive shell inherits
+    SIGINT as ignored, and SIGTERM would otherwise kill us without cancelling
+    the engine's jobs; both become KeyboardInterrupt.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _options(args: argparse.Namespace) -> GenerateOptions:
@@ -135,7 +150,6 @@ def _generate(args: argparse.Namespace) -> int:
         raise PluginError(f"{source}: no video clip with readable media to score ({len(windows)} selected)")
     options = _options(args)
     media_folder = media_folder_for(output)
-    media_folder.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         if args.engine:
             address = args.engine
@@ -144,6 +158,9 @@ def _generate(args: argparse.Namespace) -> int:
             print("starting the embedded engine…", file=sys.stderr)
             address = stack.enter_context(EmbeddedEngine(args.model, args.device, roots)).address
         client = stack.enter_context(EngineClient(address))
+        if not client.serving():
+            print(f"waiting for the engine at {address} to load its model…", file=sys.stderr)
+            client.wait_serving(ENGINE_WAIT_S)
         info = client.info()
         if not info.model_trained:
             print(f"foley: model {info.model_name!r} is UNTRAINED: it makes placeholder noise, not Foley", file=sys.stderr)
@@ -179,6 +196,7 @@ def _score(
             raise PluginError(f"clip {window.name!r}: {error}") from None
         finally:
             bar.close()
+        media_folder.mkdir(exist_ok=True)
         wav_path = unused_path(media_folder, f"{index + 1:02d}-{_safe_name(window.name)}")
         write_wav(wav_path, clip.samples, clip.sample_rate)
         metadata = clip_metadata(spec, info, clip.job_id, clip.seed)

@@ -39,7 +39,7 @@ def job_spec(window: ClipWindow, options: GenerateOptions, index: int) -> pb.Job
     # The engine counts media time from the file's first frame.
     file_start = max(Fraction(0), window.media_start - media_origin(window.clip))
     spec = pb.JobSpec(
-        video_path=str(window.media.path),
+        video_path=str(window.media.path.absolute()),
         window=pb.Window(
             media_start=rational(file_start),
             duration=rational(to_seconds(window.duration)),

@@ -146,3 +146,43 @@ def test_a_missing_timeline_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_plugin_never_imports_torch() -> None:
     code = "import sys, foley_plugin.cli; assert 'torch' not in sys.modules and 'foley_engine' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_running_job_and_writes_no_timeline(demo_material, engine_server: ServerThread, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import grpc
+
+    from foley_proto.v1 import engine_pb2 as pb
+    from foley_proto.v1 import engine_pb2_grpc as pb_grpc
+
+    source = demo_material.timeline
+    output = tmp_path / "never.otio"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "foley_plugin.cli", "generate", str(source), "-o", str(output),
+         "--engine", engine_server.address, "--steps", "200"],
+        stderr=subprocess.PIPE, text=True,
+    )
+    seen = ""
+    while "step" not in seen:  # the per-clip progress bar has started: the job runs
+        seen += process.stderr.read(1)
+        assert process.poll() is None, seen
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == 130 and "cancelled" in rest
+    assert not output.exists()
+    # The engine is free again at once: a 200-step job left running would hold the worker for minutes.
+    with grpc.insecure_channel(engine_server.address) as channel:
+        stub = pb_grpc.EngineStub(channel)
+        spec = pb.JobSpec(
+            video_path=str(demo_material.video),
+            window=pb.Window(duration=pb.RationalTime(value=24, rate_num=24, rate_den=1)),
+            steps=1,
+        )
+        job = stub.SubmitJob(spec).job_id
+        deadline = time.monotonic() + 20
+        while stub.GetJob(pb.JobRef(job_id=job)).state != pb.JOB_STATE_COMPLETED:
+            assert time.monotonic() < deadline, "the interrupted job still holds the worker"
+            time.sleep(0.1)
