@@ -25,6 +25,7 @@ from .onsets import onset_mask, span_mask
 from .pipeline import RhythmicFoleyPipeline
 from .presets import build_untrained_pipeline
 from .request import GeneratedAudio, GenerationRequest, ProgressUpdate
+from .snapping import DEFAULT_REACH_MS, MAX_REACH_MS, snap_transients
 from .video import sample_frames
 from .windows import join_windows, plan_windows
 
@@ -100,12 +101,21 @@ class FoleyEngine:
         pipeline.set_progress_bar_config(disable=True)
 
     @classmethod
-    def load(cls, model_dir: Path | None = None, device: str = "cpu") -> "FoleyEngine":
+    def load(
+        cls,
+        model_dir: Path | None = None,
+        device: str = "cpu",
+        dtype: torch.dtype | str | None = None,
+        channels_last: bool = False,
+    ) -> "FoleyEngine":
         """Load a saved pipeline onto `device`.
 
         Without `model_dir` the bundled default checkpoint is used if present,
         otherwise the untrained preset is built (and reported as untrained).
         A `model_dir` that is missing or holds no pipeline is a ModelError.
+        `dtype` (torch.float16 or torch.bfloat16 on a GPU) runs the networks in
+        half precision, the vocoder staying float32; `channels_last` stores the
+        convolution networks channels-last. Both are GPU speed-ups.
         """
         if model_dir is None:
             if (DEFAULT_CHECKPOINT / "model_index.json").is_file():
@@ -118,6 +128,10 @@ class FoleyEngine:
             pipeline.to(device)
         except (RuntimeError, AssertionError) as error:
             raise ModelError(f"cannot move the model to device {device!r}: {error}") from None
+        if dtype is not None:
+            pipeline.set_compute_dtype(compute_dtype(dtype))
+        if channels_last:
+            pipeline.use_channels_last()
         return cls(pipeline)
 
     @staticmethod
@@ -181,6 +195,9 @@ class FoleyEngine:
         rate = request.sample_rate
         if rate is not None and not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
             raise InvalidRequest("sample_rate", f"must be between {MIN_SAMPLE_RATE} and {MAX_SAMPLE_RATE} Hz")
+        reach = request.snap_reach_ms
+        if reach is not None and not (math.isfinite(reach) and 0 < reach <= MAX_REACH_MS):
+            raise InvalidRequest("snap_reach_ms", f"must be above 0 and at most {MAX_REACH_MS} ms")
 
     def generate(
         self,
@@ -191,9 +208,10 @@ class FoleyEngine:
         """Render a request's audio: exactly round(duration × rate) mono samples in [-1, 1].
 
         Long clips are generated window by window (window k seeded with seed + k)
-        and crossfaded. `on_progress` hears the stages "features", "diffusion"
-        (per step) and "vocoder" of every window; `should_cancel` is polled
-        between steps and makes the call raise Cancelled.
+        and crossfaded; with `request.snap` the joined audio's transients near
+        cues are then moved onto them. `on_progress` hears the stages
+        "features", "diffusion" (per step) and "vocoder" of every window;
+        `should_cancel` is polled between steps and makes the call raise Cancelled.
         """
         self.validate(request)
         began = time.monotonic()
@@ -214,6 +232,13 @@ class FoleyEngine:
         except torch.OutOfMemoryError as error:
             raise ResourceExhausted(f"the device ran out of memory: {error}") from None
         samples = join_windows(pieces, n_model, WINDOW_OVERLAP)
+        snapped = 0
+        if request.snap and request.cues:
+            # At the model's rate, before resampling: the transients are found and moved
+            # on the samples the model made, and the cue samples are exact there.
+            cues = [cue.time for cue in request.cues]
+            result = snap_transients(samples, AUDIO.sample_rate, cues, _or(request.snap_reach_ms, DEFAULT_REACH_MS))
+            samples, snapped = result.samples, len(result.moves)
         sample_rate = request.sample_rate or AUDIO.sample_rate
         if sample_rate != AUDIO.sample_rate:
             samples = resample(samples, AUDIO.sample_rate, sample_rate)
@@ -228,7 +253,12 @@ class FoleyEngine:
             sample_rate=sample_rate,
             seed=request.seed,
             model_name=self.pipeline.config.model_name,
-            stats={"windows": float(len(starts)), "seconds": time.monotonic() - began, "peak_before_limit": peak},
+            stats={
+                "windows": float(len(starts)),
+                "seconds": time.monotonic() - began,
+                "peak_before_limit": peak,
+                "transients_snapped": float(snapped),
+            },
         )
 
     def _generate_window(
@@ -290,6 +320,19 @@ class FoleyEngine:
         audio = pipe.vocoder(mels)[0].float().cpu().numpy()
         report("vocoder", 1, 1, index)
         return audio
+
+
+COMPUTE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def compute_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    """A torch dtype from its name ("float32", "float16", "bfloat16"); ModelError otherwise."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return COMPUTE_DTYPES[dtype]
+    except KeyError:
+        raise ModelError(f"unknown compute dtype {dtype!r}; use one of {', '.join(COMPUTE_DTYPES)}") from None
 
 
 def _or(value: float | None, default: float) -> float:

@@ -60,6 +60,10 @@ class GenerationRequest:
     guidance_scale: float | None = None
     # Rate of the returned audio; None means the model's own rate.
     sample_rate: int | None = None
+    # Move each generated transient within reach of a cue onto it (foley_engine.snapping);
+    # None means the snapping default reach.
+    snap: bool = False
+    snap_reach_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,9 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
     parser.add_argument("--steps", type=int, default=0, help="diffusion steps (engine default if unset)")
     parser.add_argument("--seed", type=int, default=0, help="base seed; clip N uses seed+N")
     parser.add_argument("--sample-rate", type=int, default=48_000, help="sample rate of the WAV files (default 48000)")
+    parser.add_argument(
+        "--snap", action="store_true", help="move each generated transient near a marker onto it (audio quantize)"
+    )
 
 
 # Model-side commands run in a child Python (`foley_engine.cli`): the plugin never imports torch.
@@ -112,6 +115,7 @@ def _options(args: argparse.Namespace) -> GenerateOptions:
         steps=args.steps,
         guidance_scale=args.guidance,
         sample_rate=args.sample_rate,
+        snap=args.snap,
     )
 
 

@@ -25,6 +25,7 @@ class GenerateOptions:
     steps: int = 0
     guidance_scale: float | None = None
     sample_rate: int = 48_000
+    snap: bool = False
 
 
 def rational(seconds: Fraction) -> pb.RationalTime:
@@ -52,6 +53,7 @@ def job_spec(window: ClipWindow, options: GenerateOptions, index: int) -> pb.Job
         steps=options.steps,
         sample_rate=options.sample_rate,
         client_tag=window.name,
+        snap=options.snap,
     )
     for name in ("semantic_strength", "temporal_strength", "guidance_scale"):
         value = getattr(options, name)
@@ -93,6 +95,7 @@ def clip_metadata(spec: pb.JobSpec, info: pb.EngineInfo, job_id: str, seed: int)
         ),
         "prompt": spec.prompt,
         "sample_rate": spec.sample_rate,
+        "snap": spec.snap,
         "cues": len(spec.cues),
         "spans": len(spec.spans),
         "video": spec.video_path,

@@ -34,13 +34,18 @@ class AddressInUse(RuntimeError):
     """Another engine already serves this socket or port."""
 
 
-EngineLoader = Callable[[Path | None, str], FoleyEngine]
+EngineLoader = Callable[[EngineConfig], FoleyEngine]
+
+
+def load_engine(config: EngineConfig) -> FoleyEngine:
+    """Load the model the way the configuration says."""
+    return FoleyEngine.load(config.model_dir, config.device, dtype=config.dtype, channels_last=config.channels_last)
 
 
 class EngineServer:
     """One engine process: call `start`, then `wait_closed`; `stop` from a signal handler."""
 
-    def __init__(self, config: EngineConfig, load_engine: EngineLoader = FoleyEngine.load) -> None:
+    def __init__(self, config: EngineConfig, load_engine: EngineLoader = load_engine) -> None:
         self.config = config
         self._load_engine = load_engine
         self.jobs = JobManager(config.limits.max_queue, config.keep_finished_s)
@@ -76,7 +81,7 @@ class EngineServer:
     async def load_model(self) -> None:
         """Load the model once, start the worker, report SERVING."""
         began = time.monotonic()
-        engine = await asyncio.to_thread(self._load_engine, self.config.model_dir, self.config.device)
+        engine = await asyncio.to_thread(self._load_engine, self.config)
         info = engine.info()
         log.info(
             "model %s loaded on %s in %.1fs%s",

@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", type=Path, help="pipeline directory (default: the bundled model)")
     serve.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     serve.add_argument(
+        "--dtype", default="float32", choices=("float32", "float16", "bfloat16"), help="network precision (GPU: float16)"
+    )
+    serve.add_argument("--channels-last", action="store_true", help="channels-last memory for the convolutions (GPU)")
+    serve.add_argument(
         "--media-root", type=Path, action="append", default=[], help="only read videos below this folder (repeatable)"
     )
     serve.add_argument("--max-queue", type=int, default=Limits.max_queue)
@@ -59,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         listen=args.listen,
         model_dir=args.model,
         device=args.device,
+        dtype=args.dtype,
+        channels_last=args.channels_last,
         media_roots=tuple(args.media_root),
         limits=Limits(max_queue=args.max_queue),
     )

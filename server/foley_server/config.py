@@ -27,6 +27,9 @@ class EngineConfig:
     listen: str | None = None
     model_dir: Path | None = None
     device: str = "cpu"
+    # Network precision: "float32", or "float16"/"bfloat16" on a GPU (the vocoder stays float32).
+    dtype: str = "float32"
+    channels_last: bool = False
     media_roots: tuple[Path, ...] = ()
     limits: Limits = field(default_factory=Limits)
     # How long finished jobs stay watchable, so a client can reconnect for its audio.

@@ -53,7 +53,7 @@ def request_from_spec(
         raise InvalidRequest("steps", f"must be at most {limits.max_steps}")
     cues = tuple(_cue(cue, i, window.duration) for i, cue in enumerate(spec.cues))
     spans = tuple(_span(span, i, window.duration) for i, span in enumerate(spec.spans))
-    for name in ("semantic_strength", "temporal_strength", "guidance_scale"):
+    for name in ("semantic_strength", "temporal_strength", "guidance_scale", "snap_reach_ms"):
         if spec.HasField(name) and not math.isfinite(getattr(spec, name)):
             raise InvalidRequest(name, "must be a finite number")
     if spec.WhichOneof("video") is None:
@@ -70,6 +70,8 @@ def request_from_spec(
         steps=spec.steps or None,
         guidance_scale=spec.guidance_scale if spec.HasField("guidance_scale") else None,
         sample_rate=spec.sample_rate or None,
+        snap=spec.snap,
+        snap_reach_ms=spec.snap_reach_ms if spec.HasField("snap_reach_ms") else None,
     )
 
 

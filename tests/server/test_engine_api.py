@@ -17,6 +17,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from foley_engine.engine import FoleyEngine
+from foley_server.app import load_engine
+from foley_server.config import EngineConfig
 from foley_proto.v1 import engine_pb2 as pb
 from foley_proto.v1 import engine_pb2_grpc as pb_grpc
 
@@ -68,9 +70,9 @@ def _wait_state(stub: pb_grpc.EngineStub, job_id: str, state: int, timeout: floa
 def test_health_goes_from_not_serving_to_serving(tmp_path: Path) -> None:
     release = threading.Event()
 
-    def gated_load(model_dir: Path | None, device: str) -> FoleyEngine:
+    def gated_load(config: EngineConfig) -> FoleyEngine:
         release.wait(60)
-        return FoleyEngine.load(model_dir, device)
+        return load_engine(config)
 
     server = ServerThread(tmp_path / "gated.sock", load_engine=gated_load).start(wait_loaded=False)
     try:
@@ -195,6 +197,7 @@ def test_a_client_that_disconnects_from_generate_cancels_its_job(channel: grpc.C
         (lambda s: setattr(s, "steps", 100_000), "steps"),
         (lambda s: setattr(s, "upload_id", "nope"), "upload_id"),
         (lambda s: setattr(s, "temporal_strength", float("nan")), "temporal_strength"),
+        (lambda s: setattr(s, "snap_reach_ms", 10_000.0), "snap_reach_ms"),
     ],
 )
 def test_a_malformed_request_names_its_field(channel: grpc.Channel, demo_material, change, field: str) -> None:

@@ -76,7 +76,7 @@ class EventSpan(_message.Message):
     def __init__(self, start: _Optional[_Union[RationalTime, _Mapping]] = ..., end: _Optional[_Union[RationalTime, _Mapping]] = ..., label: _Optional[str] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("video_path", "upload_id", "window", "cues", "spans", "prompt", "semantic_strength", "temporal_strength", "seed", "steps", "guidance_scale", "sample_rate", "client_tag")
+    __slots__ = ("video_path", "upload_id", "window", "cues", "spans", "prompt", "semantic_strength", "temporal_strength", "seed", "steps", "guidance_scale", "sample_rate", "client_tag", "snap", "snap_reach_ms")
     VIDEO_PATH_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     WINDOW_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +90,8 @@ class JobSpec(_message.Message):
     GUIDANCE_SCALE_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
     CLIENT_TAG_FIELD_NUMBER: _ClassVar[int]
+    SNAP_FIELD_NUMBER: _ClassVar[int]
+    SNAP_REACH_MS_FIELD_NUMBER: _ClassVar[int]
     video_path: str
     upload_id: str
     window: Window
@@ -103,7 +105,9 @@ class JobSpec(_message.Message):
     guidance_scale: float
     sample_rate: int
     client_tag: str
-    def __init__(self, video_path: _Optional[str] = ..., upload_id: _Optional[str] = ..., window: _Optional[_Union[Window, _Mapping]] = ..., cues: _Optional[_Iterable[_Union[OnsetCue, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[EventSpan, _Mapping]]] = ..., prompt: _Optional[str] = ..., semantic_strength: _Optional[float] = ..., temporal_strength: _Optional[float] = ..., seed: _Optional[int] = ..., steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., sample_rate: _Optional[int] = ..., client_tag: _Optional[str] = ...) -> None: ...
+    snap: bool
+    snap_reach_ms: float
+    def __init__(self, video_path: _Optional[str] = ..., upload_id: _Optional[str] = ..., window: _Optional[_Union[Window, _Mapping]] = ..., cues: _Optional[_Iterable[_Union[OnsetCue, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[EventSpan, _Mapping]]] = ..., prompt: _Optional[str] = ..., semantic_strength: _Optional[float] = ..., temporal_strength: _Optional[float] = ..., seed: _Optional[int] = ..., steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., sample_rate: _Optional[int] = ..., client_tag: _Optional[str] = ..., snap: _Optional[bool] = ..., snap_reach_ms: _Optional[float] = ...) -> None: ...
 
 class UploadChunk(_message.Message):
     __slots__ = ("filename", "data")
