@@ -24,13 +24,20 @@ from diffusers import (
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
+# diffusers' from_pretrained builds a custom component only from a module that is
+# already imported; importing both video towers here lets it read either kind of directory.
+from . import cavp, video_encoder  # noqa: F401
 from .config import AUDIO
 from .errors import Cancelled
 from .projector import FeatureProjector
-from .video_encoder import VideoEncoder
+from .video_tower import VideoTower
 from .vocoder import GriffinLimVocoder
 
 MEL_LAYOUTS = ("fold", "repeat")
+# The components that may run in half precision; the vocoder always runs in float32.
+NETWORKS = ("video_encoder", "feature_projector", "temporal_adapter", "semantic_adapter", "unet", "vae")
+# The components made of 2-D convolutions, which channels-last memory speeds up on GPUs.
+IMAGE_NETWORKS = ("temporal_adapter", "semantic_adapter", "unet", "vae")
 
 
 @dataclass
@@ -60,7 +67,8 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         semantic_adapter: ControlNet conditioned on the event-span mask.
         scheduler: DPM-Solver++ (2M) by default.
         vocoder: mel → waveform.
-        video_encoder: sampled frames → per-frame features (B, T, 512).
+        video_encoder: sampled frames → per-frame features (B, T, 512); any `VideoTower`
+            (the small default encoder or CAVP's SlowOnly-50).
         feature_projector: features → cross-attention context, and the null context for
             classifier-free guidance.
 
@@ -85,7 +93,7 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         semantic_adapter: ControlNetModel,
         scheduler: DPMSolverMultistepScheduler,
         vocoder: GriffinLimVocoder,
-        video_encoder: VideoEncoder,
+        video_encoder: VideoTower,
         feature_projector: FeatureProjector,
         mel_layout: str = "fold",
         latent_scale: float = 0.18215,
@@ -130,6 +138,20 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         rows = AUDIO.n_mels // self.vae.config.in_channels if self.config.mel_layout == "fold" else AUDIO.n_mels
         factor = self.vae_scale_factor
         return self.vae.config.latent_channels, rows // factor, AUDIO.window_frames // factor
+
+    def set_compute_dtype(self, dtype: torch.dtype) -> None:
+        """Run the networks in `dtype` (float16 or bfloat16 on a GPU halves memory and
+        time). The vocoder, the scheduler's update and the mel conversions stay float32:
+        Griffin-Lim spans a 100 dB range and the sampler accumulates small steps."""
+        for name in NETWORKS:
+            # nn.Module.to, not ModelMixin.to: the latter warns on every dtype cast, even
+            # for models with no float32-only modules (none of ours has any).
+            torch.nn.Module.to(getattr(self, name), dtype=dtype)
+
+    def use_channels_last(self) -> None:
+        """Store the 2-D convolution networks channels-last (faster convolutions on tensor-core GPUs)."""
+        for name in IMAGE_NETWORKS:
+            getattr(self, name).to(memory_format=torch.channels_last)
 
     @property
     def interrupt(self) -> bool:
@@ -309,15 +331,17 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
 
         timesteps = self._timesteps(num_inference_steps, init_mel, strength)
         shape = (batch, *self.latent_shape)
+        # Latents, noise and the scheduler's update stay float32 whatever the networks
+        # run in, so a seed draws the same noise at every precision.
         if latents is None:
-            latents = randn_tensor(shape, generator=generator, device=device, dtype=dtype)
+            latents = randn_tensor(shape, generator=generator, device=device, dtype=torch.float32)
         elif tuple(latents.shape) != shape:
             raise ValueError(f"latents must be {shape}, got {tuple(latents.shape)}")
-        latents = latents.to(device, dtype)
+        latents = latents.to(device, torch.float32)
         if init_mel is None:
             latents = latents * self.scheduler.init_noise_sigma
         else:
-            start = self.encode_mel(init_mel).to(dtype)
+            start = self.encode_mel(init_mel).float()
             latents = self.scheduler.add_noise(start, latents, timesteps[:1].repeat(batch))
 
         # Adapters without a mask or with zero strength are never run.
@@ -326,13 +350,13 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             if mask is None or strengths[name] == 0:
                 continue
             adapter = getattr(self, name)
-            image = self.conditioning_image(adapter, torch.as_tensor(mask), latents)
+            image = self.conditioning_image(adapter, torch.as_tensor(mask), latents).to(dtype)
             conditions.append((adapter, torch.cat([image] * 2) if do_guidance else image, strengths[name]))
 
         with self.progress_bar(total=len(timesteps)) as progress_bar:
             for i, t in enumerate(timesteps):
                 model_input = torch.cat([latents] * 2) if do_guidance else latents
-                model_input = self.scheduler.scale_model_input(model_input, t)
+                model_input = self.scheduler.scale_model_input(model_input, t).to(dtype)
                 down_residuals, mid_residual = None, None
                 for adapter, image, scale in conditions:
                     down, mid = adapter(
@@ -355,7 +379,7 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
                     down_block_additional_residuals=down_residuals,
                     mid_block_additional_residual=mid_residual,
                     return_dict=False,
-                )[0]
+                )[0].float()
                 if do_guidance:
                     uncond, cond = noise.chunk(2)
                     noise = uncond + guidance_scale * (cond - uncond)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from diffusers import ConfigMixin, ModelMixin
+
+# diffusers' from_pretrained finds a component's loader by looking its base class up
+# in the module that defines the component, so ModelMixin must be a name here.
+from diffusers import ModelMixin  # noqa: F401
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
 from .config import AUDIO
+from .video_tower import VideoTower
 
 
-class VideoEncoder(ModelMixin, ConfigMixin):
+class VideoEncoder(VideoTower):
     """Frames (B, T, 3, H, W) in [0, 1] → L2-normalised features (B, T, feature_dim).
 
     Each frame goes through a strided conv stack and global average pooling; a
@@ -25,7 +29,10 @@ class VideoEncoder(ModelMixin, ConfigMixin):
     Config: `image_size` is the square frame size callers should sample at;
     `conv_channels` the per-frame conv stack (each layer halves the size);
     `feature_dim` the output size (CAVP's 512); `temporal_kernel` the frames
-    the temporal convolution spans; `frames` and `fps` the window it was trained on.
+    the temporal convolution spans; `frames` and `fps` the window it was trained on;
+    `batch_norm` puts a BatchNorm after every convolution, which contrastive
+    training from scratch needs (without it every frame's pooled features start
+    out almost parallel, and the InfoNCE gradient cannot separate them).
     """
 
     @register_to_config
@@ -37,12 +44,16 @@ class VideoEncoder(ModelMixin, ConfigMixin):
         temporal_kernel: int = 3,
         frames: int = AUDIO.video_frames_per_window,
         fps: int = AUDIO.video_fps,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         previous = 3
         for channels in conv_channels:
-            layers += [nn.Conv2d(previous, channels, kernel_size=3, stride=2, padding=1), nn.SiLU()]
+            layers.append(nn.Conv2d(previous, channels, kernel_size=3, stride=2, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(channels))
+            layers.append(nn.SiLU())
             previous = channels
         self.frame_net = nn.Sequential(*layers)
         self.frame_proj = nn.Linear(previous, feature_dim)
