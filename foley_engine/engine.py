@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,15 @@ class FoleyEngine:
         if reach is not None and not (math.isfinite(reach) and 0 < reach <= MAX_REACH_MS):
             raise InvalidRequest("snap_reach_ms", f"must be above 0 and at most {MAX_REACH_MS} ms")
 
+    def batch_key(self, request: GenerationRequest) -> BatchKey:
+        """What a request's windows must share with others to be denoised in one batch."""
+        return BatchKey(
+            steps=request.steps or DEFAULT_STEPS,
+            guidance_scale=_or(request.guidance_scale, DEFAULT_GUIDANCE_SCALE),
+            temporal_strength=_or(request.temporal_strength, DEFAULT_TEMPORAL_STRENGTH) if request.cues else None,
+            semantic_strength=_or(request.semantic_strength, DEFAULT_SEMANTIC_STRENGTH) if request.spans else None,
+        )
+
     def generate(
         self,
         request: GenerationRequest,
@@ -213,25 +222,136 @@ class FoleyEngine:
         "features", "diffusion" (per step) and "vocoder" of every window;
         `should_cancel` is polled between steps and makes the call raise Cancelled.
         """
-        self.validate(request)
-        began = time.monotonic()
-        n_model = _half_up(request.window.duration * AUDIO.sample_rate)
-        starts = plan_windows(n_model, AUDIO.window_samples, WINDOW_OVERLAP)
+        outcome = self.generate_batch([BatchItem(request, on_progress, should_cancel)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-        def report(stage: str, step: int, total: int, window: int) -> None:
-            if on_progress is not None:
-                on_progress(ProgressUpdate(stage=stage, step=step, total=total, window=window, windows=len(starts)))
+    def generate_batch(
+        self, items: Sequence[BatchItem], max_batch: int = 8
+    ) -> list[GeneratedAudio | Exception]:
+        """Render several requests, denoising up to `max_batch` windows of compatible
+        requests (equal `batch_key`) together; a GPU runs a batch in little more time
+        than one window.
 
-        pieces: list[np.ndarray] = []
+        Each item's audio is what `generate` alone would give it (the same seeds
+        per window). One item's failure or cancellation is its own: the outcome
+        list holds a GeneratedAudio or the exception for each item, in order.
+        """
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        jobs = [_Job(item) for item in items]
+        for job in jobs:
+            try:
+                self.validate(job.request)
+            except InvalidRequest as error:
+                job.error = error
+            else:
+                n_model = _half_up(job.request.window.duration * AUDIO.sample_rate)
+                job.starts = plan_windows(n_model, AUDIO.window_samples, WINDOW_OVERLAP)
+        queues: dict[BatchKey, list[tuple[_Job, int]]] = {}
+        rounds = max((len(job.starts) for job in jobs), default=0)
+        # Window by window across the jobs, so every job's first window comes early.
+        for index in range(rounds):
+            for job in jobs:
+                if index < len(job.starts):
+                    queues.setdefault(self.batch_key(job.request), []).append((job, index))
+        for key, tasks in queues.items():
+            while tasks:
+                batch = [task for task in tasks if task[0].error is None][:max_batch]
+                tasks[:] = [task for task in tasks if task[0].error is None and task not in batch]
+                if batch:
+                    self._run_batch(key, batch)
+        return [job.error if job.error is not None else self._finish(job) for job in jobs]
+
+    def _run_batch(self, key: BatchKey, tasks: list[tuple[_Job, int]]) -> None:
+        """Denoise and vocode one window of each task; failures land on the tasks' jobs."""
+        windows: list[tuple[_Job, int, _Window]] = []
+        for job, index in tasks:
+            if job.cancelled():
+                job.error = Cancelled("cancelled by request")
+                continue
+            try:
+                windows.append((job, index, self._prepare_window(job, index)))
+            except Exception as error:  # this job's media or masks; the others go on
+                job.error = error
+        if not windows:
+            return
+
+        def on_step(pipeline: RhythmicFoleyPipeline, step: int, timestep: Any, tensors: dict[str, Any]) -> dict:
+            for job, index, _ in windows:
+                job.report("diffusion", step + 1, key.steps, index)
+            if all(job.cancelled() for job, _, _ in windows):
+                pipeline._interrupt = True
+            return tensors
+
+        for job, index, _ in windows:
+            job.report("diffusion", 0, key.steps, index)
+        parts = [window for _, _, window in windows]
         try:
-            for index, start in enumerate(starts):
-                if should_cancel is not None and should_cancel():
-                    raise Cancelled("cancelled by request")
-                offset = Fraction(start, AUDIO.sample_rate)
-                pieces.append(self._generate_window(request, index, offset, report, should_cancel))
+            mels = self.pipeline(
+                torch.cat([part.features for part in parts]),
+                onset_mask=_stacked([part.onsets for part in parts]),
+                span_mask=_stacked([part.events for part in parts]),
+                temporal_strength=_or(key.temporal_strength, DEFAULT_TEMPORAL_STRENGTH),
+                semantic_strength=_or(key.semantic_strength, DEFAULT_SEMANTIC_STRENGTH),
+                num_inference_steps=key.steps,
+                guidance_scale=key.guidance_scale,
+                generator=[torch.Generator(device="cpu").manual_seed(part.seed) for part in parts],
+                callback_on_step_end=on_step,
+                output_type="mel",
+            ).mels
+            for job, index, _ in windows:
+                job.report("vocoder", 0, 1, index)
+            audio = self.pipeline.vocoder(mels).float().cpu().numpy()
         except torch.OutOfMemoryError as error:
-            raise ResourceExhausted(f"the device ran out of memory: {error}") from None
-        samples = join_windows(pieces, n_model, WINDOW_OVERLAP)
+            failure: Exception = ResourceExhausted(f"the device ran out of memory: {error}")
+            for job, _, _ in windows:
+                job.error = failure
+            return
+        except Cancelled as error:
+            for job, _, _ in windows:
+                job.error = error
+            return
+        for row, (job, index, _) in enumerate(windows):
+            if job.cancelled():
+                job.error = Cancelled("cancelled by request")
+                continue
+            job.report("vocoder", 1, 1, index)
+            job.pieces.append(audio[row])
+
+    def _prepare_window(self, job: _Job, index: int) -> _Window:
+        """Features and masks of a job's window `index` (AUDIO.window_samples samples)."""
+        request, pipe = job.request, self.pipeline
+        start = Fraction(job.starts[index], AUDIO.sample_rate)
+        job.report("features", 0, 1, index)
+        size = pipe.video_encoder.config.image_size
+        # Past the clip's end the picture holds on its last frame: the material the
+        # editor cut away must not colour the audio that is crossfaded or trimmed there.
+        visible = min(
+            AUDIO.video_frames_per_window, math.ceil((request.window.duration - start) * AUDIO.video_fps)
+        )
+        frames = sample_frames(
+            request.video_path, request.window, fps=AUDIO.video_fps, size=(size, size), start=start, count=visible
+        )
+        frames = np.concatenate([frames, np.repeat(frames[-1:], AUDIO.video_frames_per_window - visible, axis=0)])
+        features = pipe.encode_frames(frames[None])
+        job.report("features", 1, 1, index)
+        # A request with cues (spans) conditions every window, an empty mask included:
+        # "no onset here" is as much an instruction as an onset.
+        onsets = None
+        if request.cues:
+            onsets = onset_mask([cue.time - start for cue in request.cues], AUDIO.window_frames)
+        events = None
+        if request.spans:
+            events = span_mask([(s.start - start, s.end - start) for s in request.spans], AUDIO.window_frames)
+        return _Window(features, onsets, events, (request.seed + index) % SEED_LIMIT)
+
+    def _finish(self, job: _Job) -> GeneratedAudio:
+        """Join a job's windows, snap, resample and level them into its result."""
+        request = job.request
+        n_model = _half_up(request.window.duration * AUDIO.sample_rate)
+        samples = join_windows(job.pieces, n_model, WINDOW_OVERLAP)
         snapped = 0
         if request.snap and request.cues:
             # At the model's rate, before resampling: the transients are found and moved
@@ -247,79 +367,76 @@ class FoleyEngine:
         if peak > 1.0:
             # Editors get level-safe audio: scale down rather than clip into distortion.
             samples = samples * (PEAK_CEILING / peak)
-        samples = samples.astype(np.float32)
         return GeneratedAudio(
-            samples=samples,
+            samples=samples.astype(np.float32),
             sample_rate=sample_rate,
             seed=request.seed,
             model_name=self.pipeline.config.model_name,
             stats={
-                "windows": float(len(starts)),
-                "seconds": time.monotonic() - began,
+                "windows": float(len(job.starts)),
+                "seconds": time.monotonic() - job.began,
                 "peak_before_limit": peak,
                 "transients_snapped": float(snapped),
             },
         )
 
-    def _generate_window(
-        self,
-        request: GenerationRequest,
-        index: int,
-        start: Fraction,
-        report: Callable[[str, int, int, int], None],
-        should_cancel: Callable[[], bool] | None,
-    ) -> np.ndarray:
-        """One model window of audio (AUDIO.window_samples samples) starting at output time `start`."""
-        pipe = self.pipeline
-        report("features", 0, 1, index)
-        size = pipe.video_encoder.config.image_size
-        # Past the clip's end the picture holds on its last frame: the material the
-        # editor cut away must not colour the audio that is crossfaded or trimmed there.
-        visible = min(
-            AUDIO.video_frames_per_window, math.ceil((request.window.duration - start) * AUDIO.video_fps)
-        )
-        frames = sample_frames(
-            request.video_path, request.window, fps=AUDIO.video_fps, size=(size, size), start=start, count=visible
-        )
-        frames = np.concatenate([frames, np.repeat(frames[-1:], AUDIO.video_frames_per_window - visible, axis=0)])
-        features = pipe.encode_frames(frames[None])
-        report("features", 1, 1, index)
 
-        # A request with cues (spans) conditions every window, an empty mask included:
-        # "no onset here" is as much an instruction as an onset.
-        onsets = None
-        if request.cues:
-            onsets = onset_mask([cue.time - start for cue in request.cues], AUDIO.window_frames)[None]
-        events = None
-        if request.spans:
-            events = span_mask([(s.start - start, s.end - start) for s in request.spans], AUDIO.window_frames)[None]
+@dataclass(frozen=True)
+class BatchKey:
+    """The settings that windows denoised in one batch share."""
 
-        steps = request.steps or DEFAULT_STEPS
+    steps: int
+    guidance_scale: float
+    temporal_strength: float | None  # None: no cues, the temporal adapter does not run
+    semantic_strength: float | None  # None: no spans, the semantic adapter does not run
 
-        def on_step(pipeline: RhythmicFoleyPipeline, step: int, timestep: Any, tensors: dict[str, Any]) -> dict:
-            report("diffusion", step + 1, steps, index)
-            if should_cancel is not None and should_cancel():
-                pipeline._interrupt = True
-            return tensors
 
-        report("diffusion", 0, steps, index)
-        generator = torch.Generator(device="cpu").manual_seed((request.seed + index) % SEED_LIMIT)
-        mels = pipe(
-            features,
-            onset_mask=onsets,
-            span_mask=events,
-            temporal_strength=_or(request.temporal_strength, DEFAULT_TEMPORAL_STRENGTH),
-            semantic_strength=_or(request.semantic_strength, DEFAULT_SEMANTIC_STRENGTH),
-            num_inference_steps=steps,
-            guidance_scale=_or(request.guidance_scale, DEFAULT_GUIDANCE_SCALE),
-            generator=generator,
-            callback_on_step_end=on_step,
-            output_type="mel",
-        ).mels
-        report("vocoder", 0, 1, index)
-        audio = pipe.vocoder(mels)[0].float().cpu().numpy()
-        report("vocoder", 1, 1, index)
-        return audio
+@dataclass(frozen=True)
+class BatchItem:
+    """One request of `FoleyEngine.generate_batch`, with its own progress and cancel hooks."""
+
+    request: GenerationRequest
+    on_progress: Callable[[ProgressUpdate], None] | None = None
+    should_cancel: Callable[[], bool] | None = None
+
+
+@dataclass
+class _Window:
+    """What one window's denoising needs."""
+
+    features: torch.Tensor  # (1, T, feature_dim)
+    onsets: np.ndarray | None  # (window_frames,)
+    events: np.ndarray | None  # (window_frames,)
+    seed: int
+
+
+@dataclass(eq=False)
+class _Job:
+    """One item's way through `generate_batch`."""
+
+    item: BatchItem
+    starts: list[int] = field(default_factory=list)
+    pieces: list[np.ndarray] = field(default_factory=list)
+    error: Exception | None = None
+    began: float = field(default_factory=time.monotonic)
+
+    @property
+    def request(self) -> GenerationRequest:
+        return self.item.request
+
+    def cancelled(self) -> bool:
+        return self.item.should_cancel is not None and self.item.should_cancel()
+
+    def report(self, stage: str, step: int, total: int, window: int) -> None:
+        if self.item.on_progress is not None:
+            self.item.on_progress(
+                ProgressUpdate(stage=stage, step=step, total=total, window=window, windows=len(self.starts))
+            )
+
+
+def _stacked(masks: list[np.ndarray | None]) -> np.ndarray | None:
+    """One (B, window_frames) mask from a batch's masks; all are None or none is (equal batch keys)."""
+    return None if masks[0] is None else np.stack(masks)
 
 
 COMPUTE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

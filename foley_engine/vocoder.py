@@ -89,8 +89,10 @@ class GriffinLimVocoder(ModelMixin, ConfigMixin):
             n_fft=self.config.n_fft, hop_length=hop, win_length=self.config.win_length, window=window, center=True
         )
 
+        # One start phase shared by every item: a mel sounds the same alone or in a batch.
         generator = torch.Generator().manual_seed(self.config.seed)
-        phase = torch.rand(magnitude.shape, generator=generator).to(magnitude.device) * (2 * math.pi)
+        phase = torch.rand(magnitude.shape[-2:], generator=generator).to(magnitude.device) * (2 * math.pi)
+        phase = phase.expand_as(magnitude)
         angles = torch.polar(torch.ones_like(magnitude), phase)
         previous = torch.zeros_like(angles)
         blend = self.config.momentum / (1 + self.config.momentum)

@@ -48,7 +48,7 @@ class EngineServer:
     def __init__(self, config: EngineConfig, load_engine: EngineLoader = load_engine) -> None:
         self.config = config
         self._load_engine = load_engine
-        self.jobs = JobManager(config.limits.max_queue, config.keep_finished_s)
+        self.jobs = JobManager(config.limits.max_queue, config.keep_finished_s, config.max_batch)
         self.uploads = UploadStore(config.limits.max_upload_bytes)
         self.servicer = EngineServicer(config, self.jobs, self.uploads)
         self.health = health.aio.HealthServicer()

@@ -36,11 +36,21 @@ def _parser() -> argparse.ArgumentParser:
         "--media-root", type=Path, action="append", default=[], help="only read videos below this folder (repeatable)"
     )
     serve.add_argument("--max-queue", type=int, default=Limits.max_queue)
+    serve.add_argument(
+        "--max-batch", type=_positive, help="compatible jobs run as one batch (default: 8 on a GPU, 1 on a CPU)"
+    )
     serve.add_argument("--log-level", default="INFO")
 
     save = commands.add_parser("save-untrained", help="write the small untrained pipeline to DIR")
     save.add_argument("directory", type=Path)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def default_socket() -> Path:
@@ -66,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         dtype=args.dtype,
         channels_last=args.channels_last,
         media_roots=tuple(args.media_root),
-        limits=Limits(max_queue=args.max_queue),
+        limits=Limits(max_queue=args.max_queue, max_batch=args.max_batch),
     )
     if not config.media_roots:
         log.warning("no --media-root given: the engine will read any video file this user can read")

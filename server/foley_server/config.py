@@ -17,6 +17,9 @@ class Limits:
     max_upload_bytes: int = 2 * 1024**3
     max_queue: int = 64
     max_steps: int = 200
+    # Jobs whose windows run as one batch; None: 8 on a GPU, 1 on a CPU (where a
+    # batch takes as long as its windows one by one and only delays the first job).
+    max_batch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,13 @@ class EngineConfig:
     limits: Limits = field(default_factory=Limits)
     # How long finished jobs stay watchable, so a client can reconnect for its audio.
     keep_finished_s: float = 600.0
+
+    @property
+    def max_batch(self) -> int:
+        """How many compatible jobs the worker runs together."""
+        if self.limits.max_batch is not None:
+            return self.limits.max_batch
+        return 8 if self.device.startswith("cuda") else 1
 
     @property
     def address(self) -> str:

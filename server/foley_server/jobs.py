@@ -8,14 +8,14 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import grpc
 
-from foley_engine.engine import FoleyEngine
+from foley_engine.engine import BatchItem, FoleyEngine
 from foley_engine.errors import Cancelled
-from foley_engine.request import GenerationRequest, ProgressUpdate
+from foley_engine.request import GeneratedAudio, GenerationRequest, ProgressUpdate
 from foley_proto.v1 import engine_pb2 as pb
 
 from .convert import audio_bytes
@@ -50,10 +50,16 @@ class Job:
 
 
 class JobManager:
-    """Owns every job; runs them one at a time on the engine, in submission order."""
+    """Owns every job; runs them on the engine in submission order.
 
-    def __init__(self, max_queue: int, keep_finished_s: float) -> None:
+    With `max_batch` above 1, queued jobs whose windows the engine can denoise
+    together (equal `FoleyEngine.batch_key`) run as one group, up to `max_batch`
+    jobs, and the engine batches their windows.
+    """
+
+    def __init__(self, max_queue: int, keep_finished_s: float, max_batch: int = 1) -> None:
         self._max_queue = max_queue
+        self._max_batch = max_batch
         self._keep_finished_s = keep_finished_s
         self._jobs: dict[str, Job] = {}
         self._pending: collections.deque[Job] = collections.deque()
@@ -209,54 +215,77 @@ class JobManager:
             while not self._pending:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-            job = self._pending.popleft()
+            group = self._take_group()
             self._publish_positions()
-            await self._run(job)
+            await self._run(group)
 
-    async def _run(self, job: Job) -> None:
+    def _take_group(self) -> list[Job]:
+        """The oldest queued job and, up to `max_batch` jobs in all, the queued jobs whose
+        windows can share its batches; jobs that cannot keep their places."""
+        assert self._engine is not None
+        head = self._pending.popleft()
+        key = self._engine.batch_key(head.request)
+        group = [head]
+        for job in list(self._pending):
+            if len(group) >= self._max_batch:
+                break
+            if self._engine.batch_key(job.request) == key:
+                self._pending.remove(job)
+                group.append(job)
+        return group
+
+    async def _run(self, group: list[Job]) -> None:
         assert self._engine is not None
         loop = asyncio.get_running_loop()
-        job.state = pb.JOB_STATE_RUNNING
-        self._publish(job, pb.JobEvent(job_id=job.id, state=job.state, started=pb.Started()))
+        for job in group:
+            job.state = pb.JOB_STATE_RUNNING
+            self._publish(job, pb.JobEvent(job_id=job.id, state=job.state, started=pb.Started()))
 
-        def on_progress(update: ProgressUpdate) -> None:
-            loop.call_soon_threadsafe(self._record_progress, job, update)
+        def progress_of(job: Job) -> Callable[[ProgressUpdate], None]:
+            return lambda update: loop.call_soon_threadsafe(self._record_progress, job, update)
 
+        items = [BatchItem(job.request, progress_of(job), job.cancel_flag.is_set) for job in group]
         began = time.monotonic()
         try:
-            audio = await asyncio.to_thread(
-                self._engine.generate, job.request, on_progress, job.cancel_flag.is_set
-            )
-        except Cancelled:
+            outcomes = await asyncio.to_thread(self._engine.generate_batch, items, self._max_batch)
+        except Exception as error:  # a failure of the whole batch fails its jobs, never the engine
+            outcomes = [error] * len(group)
+        for job, outcome in zip(group, outcomes):
+            self._complete(job, outcome, began)
+
+    def _complete(self, job: Job, outcome: GeneratedAudio | Exception, began: float) -> None:
+        """Record a job's outcome, tell its watchers, and log one line about it."""
+        if isinstance(outcome, Cancelled):
             self._finish_cancelled(job, "cancelled while running")
-            outcome = "cancelled"
-        except Exception as error:  # one job's failure must never take the engine down
-            if code_for(error) == grpc.StatusCode.INTERNAL:
-                log.exception("job %s failed", job.id)
+            result = "cancelled"
+        elif isinstance(outcome, Exception):
+            code = code_for(outcome)
+            if code == grpc.StatusCode.INTERNAL:
+                log.error("job %s failed", job.id, exc_info=outcome)
             job.state = pb.JOB_STATE_FAILED
-            job.failed = pb.Failed(code=code_for(error).value[0], message=message_for(error))
+            job.failed = pb.Failed(code=code.value[0], message=message_for(outcome))
             job.finished_at = time.monotonic()
             self._publish(job, pb.JobEvent(job_id=job.id, state=job.state, failed=job.failed))
-            outcome = f"failed ({code_for(error).name}: {message_for(error)})"
+            result = f"failed ({code.name}: {message_for(outcome)})"
         else:
-            job.audio, info = audio_bytes(audio)
+            job.audio, info = audio_bytes(outcome)
             job.completed = pb.Completed(
                 audio=info,
-                model_name=audio.model_name,
-                seed=audio.seed,
+                model_name=outcome.model_name,
+                seed=outcome.seed,
                 elapsed_ms=int((time.monotonic() - began) * 1000),
             )
             job.state = pb.JOB_STATE_COMPLETED
             job.finished_at = time.monotonic()
             self._publish(job, pb.JobEvent(job_id=job.id, state=job.state, completed=job.completed))
-            outcome = "completed"
+            result = "completed"
         log.info(
             "job %s tag=%r clip=%.3fs took=%.2fs outcome=%s",
             job.id,
             job.tag,
             float(job.request.window.duration),
             time.monotonic() - began,
-            outcome,
+            result,
         )
 
     def _record_progress(self, job: Job, update: ProgressUpdate) -> None:
