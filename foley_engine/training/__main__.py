@@ -7,6 +7,17 @@
     foley train assemble --config small --cavp runs/cavp --vae runs/vae --base runs/base
                          --temporal runs/temporal -o MODEL
 
+Or train only the temporal adapter, on any saved pipeline such as converted
+Diff-Foley (`foley convert diff-foley -o models/diff-foley`), and put it in:
+
+    foley train temporal --config small --data DATA --out runs/temporal --pretrained models/diff-foley
+    foley train assemble --pretrained models/diff-foley --temporal runs/temporal -o MODEL
+
+`--pretrained DIR` replaces `--cavp/--vae/--base`: the VAE (with DIR's mel
+layout and latent scale), video tower, UNet, projector and scheduler are
+DIR's, audio-only clips are encoded by `DIR/audio_encoder` (without one only
+paired clips train) and the config's `[model]` is not used.
+
 Every training stage writes `loss.jsonl`, `checkpoint.pt` (every
 `checkpoint_every` steps and at the end; `--resume` continues it),
 `stage.json` and its components in diffusers layout.
@@ -23,7 +34,7 @@ from pathlib import Path
 import torch
 
 from ..errors import FoleyError
-from .assemble import assemble, folder_megabytes
+from .assemble import assemble, assemble_pretrained, folder_megabytes
 from .checkpoint import seed_everything
 from .config import TrainingConfig, load_config, resolve_config_path
 from .loop import Stage, train
@@ -31,6 +42,9 @@ from .loop import Stage, train
 STAGES = ("cavp", "vae", "base", "temporal")
 # The trained stages each stage reads, as command-line options.
 INPUTS = {"cavp": (), "vae": (), "base": ("cavp", "vae"), "temporal": ("cavp", "vae", "base")}
+# The commands that may read a saved pipeline (--pretrained DIR) instead of these stage folders.
+PRETRAINED = {"temporal": ("cavp", "vae", "base"), "assemble": ("cavp", "vae", "base")}
+PRETRAINED_HELP = "a saved pipeline folder (e.g. `foley convert diff-foley`'s) to use instead of --cavp/--vae/--base"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,13 +64,48 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--device", default="cpu", help="torch device (default cpu)")
         command.add_argument("--threads", type=int, help="CPU threads torch may use (default: torch's choice)")
         for name in INPUTS[stage]:
-            command.add_argument(f"--{name}", type=Path, required=True, help=f"the trained {name} stage's folder")
+            command.add_argument(
+                f"--{name}", type=Path, required=stage not in PRETRAINED, help=f"the trained {name} stage's folder"
+            )
+        if stage in PRETRAINED:
+            command.add_argument("--pretrained", type=Path, metavar="DIR", help=PRETRAINED_HELP)
     command = commands.add_parser("assemble", help="write the complete pipeline from the trained stages")
-    command.add_argument("--config", default="small", help="configuration file (for the model name and seed)")
+    command.add_argument(
+        "--config", default="small", help="configuration file (for the model name and seed; unused with --pretrained)"
+    )
     for name in STAGES:
-        command.add_argument(f"--{name}", type=Path, required=True, help=f"the trained {name} stage's folder")
+        command.add_argument(
+            f"--{name}", type=Path, required=name == "temporal", help=f"the trained {name} stage's folder"
+        )
+    command.add_argument("--pretrained", type=Path, metavar="DIR", help=PRETRAINED_HELP)
     command.add_argument("-o", "--out", type=Path, required=True, help="the pipeline folder to write")
     return parser
+
+
+def _base_form_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with how the command was given its base, or None.
+
+    A command of PRETRAINED takes either `--pretrained` or every one of its
+    stage folders, never both: mixing them would leave unclear whose VAE,
+    towers or UNet it uses.
+    """
+    folders = PRETRAINED.get(args.stage)
+    if folders is None:
+        return None
+    options = ", ".join(f"--{name}" for name in folders[:-1]) + f" and --{folders[-1]}"
+    given = [f"--{name}" for name in folders if getattr(args, name) is not None]
+    if args.pretrained is not None and given:
+        return f"--pretrained replaces {options}: give one or the other, not both (got {' '.join(given)} too)"
+    if args.pretrained is None and len(given) < len(folders):
+        missing = " ".join(f"--{name}" for name in folders if getattr(args, name) is None)
+        return f"give either --pretrained DIR (a saved pipeline) or all of {options} (missing: {missing})"
+    return None
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Path]:
+    """The folders a training stage reads, by option name."""
+    names = ("pretrained",) if getattr(args, "pretrained", None) is not None else INPUTS[args.stage]
+    return {name: getattr(args, name) for name in names}
 
 
 def _with_steps(config: TrainingConfig, stage: str, steps: int | None) -> TrainingConfig:
@@ -75,13 +124,19 @@ def _build_stage(args: argparse.Namespace, config: TrainingConfig, device: torch
         from .vae import VaeStage
 
         return VaeStage(config, args.data, device)
+    from .frozen_parts import pipeline_base, pipeline_encoders, stage_base, stage_encoders
+
     if args.stage == "base":
         from .base import BaseStage
 
-        return BaseStage(config, args.data, args.out, args.cavp, args.vae, device)
+        return BaseStage(config, args.data, args.out, stage_encoders(args.cavp, args.vae, device), device)
     from .temporal import TemporalStage
 
-    return TemporalStage(config, args.data, args.out, args.cavp, args.vae, args.base, device)
+    if args.pretrained is not None:
+        encoders, base = pipeline_encoders(args.pretrained, device), pipeline_base(args.pretrained, device)
+    else:
+        encoders, base = stage_encoders(args.cavp, args.vae, device), stage_base(args.base, device)
+    return TemporalStage(config, args.data, args.out, encoders, base, device)
 
 
 def _run_stage(args: argparse.Namespace) -> None:
@@ -94,7 +149,7 @@ def _run_stage(args: argparse.Namespace) -> None:
         "config_file": str(resolve_config_path(args.config)),
         "config": config.to_dict(),
         "data": str(args.data.resolve()),
-        "inputs": {name: str(getattr(args, name).resolve()) for name in INPUTS[args.stage]},
+        "inputs": {name: str(folder.resolve()) for name, folder in _inputs(args).items()},
         "device": args.device,
         "threads": torch.get_num_threads(),
     }
@@ -103,8 +158,10 @@ def _run_stage(args: argparse.Namespace) -> None:
 
 
 def _run_assemble(args: argparse.Namespace) -> None:
-    config = load_config(args.config)
-    pipeline = assemble(config, args.cavp, args.vae, args.base, args.temporal, args.out)
+    if args.pretrained is not None:
+        pipeline = assemble_pretrained(args.pretrained, args.temporal, args.out)
+    else:
+        pipeline = assemble(load_config(args.config), args.cavp, args.vae, args.base, args.temporal, args.out)
     print(
         f"pipeline {pipeline.config.model_name!r} written to {args.out} "
         f"({folder_megabytes(args.out):.1f} MB); load it with FoleyEngine.load({str(args.out)!r})"
@@ -112,8 +169,12 @@ def _run_assemble(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    """Run the command line; returns the exit status (argparse exits with 2 on a usage error)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    problem = _base_form_problem(args)
+    if problem is not None:
+        parser.error(f"{args.stage}: {problem}")
     try:
         if args.stage == "assemble":
             _run_assemble(args)

@@ -16,6 +16,7 @@ from torch import nn
 from .components import build_projector, build_unet, inference_scheduler
 from .config import TrainingConfig
 from .diffusion import DiffusionStage, sample_figures
+from .frozen_parts import ClipEncoders
 
 
 class BaseStage(DiffusionStage):
@@ -24,9 +25,9 @@ class BaseStage(DiffusionStage):
     name = "base"
 
     def __init__(
-        self, config: TrainingConfig, data: Path, out: Path, cavp: Path, vae: Path, device: torch.device
+        self, config: TrainingConfig, data: Path, out: Path, encoders: ClipEncoders, device: torch.device
     ) -> None:
-        super().__init__(config.base, config, data, out, cavp, vae, device, with_onsets=False)
+        super().__init__(config.base, config, data, out, encoders, device, with_onsets=False)
         self.setup_denoiser(
             build_unet(config.model).to(device),
             build_projector(config.model).to(device),

@@ -97,10 +97,11 @@ def build_projector(model: ModelConfig) -> FeatureProjector:
     return FeatureProjector(feature_dim=FEATURE_DIM, context_dim=model.cross_attention_dim)
 
 
-def build_adapter(unet: UNet2DConditionModel, model: ModelConfig) -> ControlNetModel:
-    """An adapter as the preset makes one: the UNet's encoder copied, a 1-channel mask embedding."""
+def build_adapter(unet: UNet2DConditionModel, embedding_channels: tuple[int, ...]) -> ControlNetModel:
+    """An adapter as the preset makes one: the UNet's encoder copied, a 1-channel mask embedding
+    with `embedding_channels` (its length fixes how far the mask image is downsampled)."""
     return ControlNetModel.from_unet(
-        unet, conditioning_channels=1, conditioning_embedding_out_channels=model.adapter_embedding_channels
+        unet, conditioning_channels=1, conditioning_embedding_out_channels=tuple(embedding_channels)
     )
 
 
@@ -114,10 +115,12 @@ def training_scheduler(scheduler: DPMSolverMultistepScheduler) -> DDPMScheduler:
     return DDPMScheduler.from_config(scheduler.config)
 
 
-def mel_codec(vae: AutoencoderKL, latent_scale: float | None = None) -> RhythmicFoleyPipeline:
+def mel_codec(vae: AutoencoderKL, mel_layout: str = "fold", latent_scale: float | None = None) -> RhythmicFoleyPipeline:
     """A pipeline holding only `vae`, for its mel ↔ image ↔ latent conversions and mask images.
 
-    Training then folds mels and scales latents exactly as inference does.
+    Training then lays out mels and scales latents exactly as inference does:
+    give a saved pipeline's own `mel_layout` and `latent_scale` when `vae` is
+    its VAE; a VAE of `foley train vae` folds and carries its scale.
     """
     scale = vae.config.scaling_factor if latent_scale is None else latent_scale
     return RhythmicFoleyPipeline(
@@ -129,7 +132,7 @@ def mel_codec(vae: AutoencoderKL, latent_scale: float | None = None) -> Rhythmic
         vocoder=None,
         video_encoder=None,
         feature_projector=None,
-        mel_layout="fold",
+        mel_layout=mel_layout,
         latent_scale=scale,
     )
 
@@ -144,6 +147,11 @@ def load_trained(cls: type[C], stage_dir: Path, name: str) -> C:
         raise ModelError(
             f"{folder}: no trained {name} here; make it with `foley train {MAKERS[name]} --out {stage_dir}`"
         )
+    return load_saved(cls, folder)
+
+
+def load_saved(cls: type[C], folder: Path) -> C:
+    """`cls.from_pretrained(folder)`, models loaded straight into memory."""
     if issubclass(cls, ModelMixin):
         # Without accelerate installed, the default low-memory loading only warns and falls back.
         return cls.from_pretrained(folder, low_cpu_mem_usage=False)

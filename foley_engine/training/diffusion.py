@@ -7,7 +7,10 @@
   not a sample: it is deterministic, it is what the pipeline's `encode_mel`
   gives for SDEdit, and with the VAE's small KL weight the posterior spread is
   small next to the diffusion noise anyway. Paired clips get their features
-  from the video tower, audio-only clips from the aligned audio tower.
+  from the video tower, audio-only clips from the aligned audio tower (a
+  base without one trains on its paired clips only). The frozen parts come
+  from stage folders or from a saved pipeline (`frozen_parts.py`), whose mel
+  layout and latent scale the cache and the sampled figures follow.
 - **The loss.** Epsilon (or v) prediction with min-SNR-γ weighting, noise and
   timesteps drawn per example, on exactly the inference scheduler's betas.
 - **Classifier-free guidance.** A share of examples has its features replaced
@@ -24,38 +27,30 @@ from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
-from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DConditionModel
+from diffusers import ControlNetModel, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DConditionModel
 from diffusers.training_utils import compute_snr
-from torch import nn
 
-from ..audio_encoder import AudioEncoder
 from ..config import AUDIO
 from ..data import ClipRecord
 from ..onsets import detect_onsets
 from ..pipeline import RhythmicFoleyPipeline
 from ..projector import FeatureProjector
-from ..video_encoder import VideoEncoder
+from ..video_tower import VideoTower
 from ..vocoder import GriffinLimVocoder
 from .clips import frames_to_pixels, label_onsets, load_frames, load_mels, load_records, onset_masks, tolerance
-from .components import load_trained, mel_codec, training_scheduler
+from .components import training_scheduler
 from .config import Schedule, TrainingConfig
 from .figures import OnsetTally
+from .frozen_parts import AudioTower, ClipEncoders
 from .loop import Stage, TrainingError
-
-M = TypeVar("M", bound=nn.Module)
 
 CACHE_FILE = "cache.pt"
 ENCODE_BATCH = 16
 VALIDATION_SEED = 1234
 WINDOW_S = float(AUDIO.window_seconds)
-
-
-def frozen(module: M) -> M:
-    """`module` in evaluation mode with every parameter's requires_grad off."""
-    return module.requires_grad_(False).eval()
 
 
 @dataclass
@@ -75,25 +70,27 @@ class LatentSet:
 def encode_clips(
     records: Sequence[ClipRecord],
     codec: RhythmicFoleyPipeline,
-    video_encoder: VideoEncoder,
-    audio_encoder: AudioEncoder,
+    video_tower: VideoTower,
+    audio_tower: AudioTower | None,
     with_onsets: bool,
 ) -> LatentSet:
-    """Latents, CAVP features (and detected onset masks) of `records`."""
+    """Latents, CAVP features (and detected onset masks) of `records`; audio-only ones need `audio_tower`."""
     device = codec.vae.device
     latents, features = [], []
     for start in range(0, len(records), ENCODE_BATCH):
         batch = records[start : start + ENCODE_BATCH]
         mels = load_mels(batch).to(device)
         latents.append(codec.encode_mel(mels).float().cpu())
-        rows = torch.empty(len(batch), AUDIO.video_frames_per_window, audio_encoder.config.feature_dim)
+        rows = torch.empty(len(batch), AUDIO.video_frames_per_window, video_tower.config.feature_dim)
         paired = [i for i, record in enumerate(batch) if record.kind == "paired"]
         heard = [i for i, record in enumerate(batch) if record.kind != "paired"]
         if paired:
-            pixels = frames_to_pixels(load_frames([batch[i] for i in paired]), video_encoder.config.image_size)
-            rows[paired] = video_encoder(pixels.to(device)).float().cpu()
+            pixels = frames_to_pixels(load_frames([batch[i] for i in paired]), video_tower.config.image_size)
+            rows[paired] = video_tower(pixels.to(device)).float().cpu()
         if heard:
-            rows[heard] = audio_encoder(mels[heard]).float().cpu()
+            if audio_tower is None:
+                raise TrainingError(f"{batch[heard[0]].id} is an audio-only clip, and there is no audio tower")
+            rows[heard] = audio_tower(mels[heard]).float().cpu()
         features.append(rows)
     masks = onset_masks(records, detected=True) if with_onsets else None
     return LatentSet(list(records), torch.cat(latents), torch.cat(features), masks)
@@ -196,33 +193,28 @@ class DiffusionStage(Stage):
         config: TrainingConfig,
         data: Path,
         out: Path,
-        cavp: Path,
-        vae: Path,
+        encoders: ClipEncoders,
         device: torch.device,
         with_onsets: bool,
     ) -> None:
         super().__init__(schedule)
         self.recipe = config.diffusion
         self.device = device
-        self.vae = frozen(load_trained(AutoencoderKL, vae, "vae").to(device))
-        self.codec = mel_codec(self.vae)
-        video_encoder = frozen(load_trained(VideoEncoder, cavp, "video_encoder").to(device))
-        audio_encoder = frozen(load_trained(AudioEncoder, cavp, "audio_encoder").to(device))
+        self.vae, self.codec = encoders.vae, encoders.codec
+        kinds = ("paired", "audio") if encoders.audio_tower is not None else ("paired",)
         splits = {
-            "train": load_records(data, "train", schedule.train_clips),
-            "val": load_records(data, "val", schedule.val_clips),
+            "train": load_records(data, "train", schedule.train_clips, kinds),
+            "val": load_records(data, "val", schedule.val_clips, kinds),
         }
-        components = {
-            "vae": vae / "vae",
-            "video_encoder": cavp / "video_encoder",
-            "audio_encoder": cavp / "audio_encoder",
-        }
+        if encoders.audio_tower is None:
+            paired = len(splits["train"])
+            print(f"{self.name}: the base has no audio tower; training on the {paired} paired clips only")
         sets = cached_sets(
             out / CACHE_FILE,
             data,
             splits,
-            components,
-            lambda records: encode_clips(records, self.codec, video_encoder, audio_encoder, with_onsets),
+            encoders.sources,
+            lambda records: encode_clips(records, self.codec, encoders.video_tower, encoders.audio_tower, with_onsets),
         )
         self.train_set, self.val_set = sets["train"], sets["val"]
         self.vocoder = GriffinLimVocoder().to(device)
@@ -295,8 +287,8 @@ class DiffusionStage(Stage):
             vocoder=self.vocoder,
             video_encoder=None,
             feature_projector=self.projector,
-            mel_layout="fold",
-            latent_scale=self.vae.config.scaling_factor,
+            mel_layout=self.codec.config.mel_layout,
+            latent_scale=self.codec.config.latent_scale,
         )
         pipe.set_progress_bar_config(disable=True)
         return pipe

@@ -6,6 +6,11 @@ detector run on the training audio (`detect_onsets`), not from the dataset's
 labels: that is what lets unlabelled sound libraries train it. Setup logs how
 well those detected onsets agree with the labels. Only the adapter's weights
 are in the optimiser; the base UNet and projector take no gradient steps.
+
+The base is either `foley train base`'s or a saved pipeline's, such as
+converted Diff-Foley (`foley train temporal --pretrained DIR`); the adapter
+then copies that pipeline's UNet and keeps its temporal adapter's mask
+embedding channels, so it drops into the pipeline's place.
 """
 
 from __future__ import annotations
@@ -15,16 +20,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from diffusers import DPMSolverMultistepScheduler, UNet2DConditionModel
 from torch import nn
 
 from ..onsets import mask_onsets
-from ..projector import FeatureProjector
 from .clips import label_onsets, tolerance
-from .components import build_adapter, load_trained
+from .components import build_adapter
 from .config import TrainingConfig
-from .diffusion import WINDOW_S, DiffusionStage, frozen, sample_figures
+from .diffusion import WINDOW_S, DiffusionStage, sample_figures
 from .figures import OnsetTally, onset_lags
+from .frozen_parts import ClipEncoders, FrozenBase
 
 
 class TemporalStage(DiffusionStage):
@@ -33,16 +37,18 @@ class TemporalStage(DiffusionStage):
     name = "temporal"
 
     def __init__(
-        self, config: TrainingConfig, data: Path, out: Path, cavp: Path, vae: Path, base: Path, device: torch.device
+        self,
+        config: TrainingConfig,
+        data: Path,
+        out: Path,
+        encoders: ClipEncoders,
+        base: FrozenBase,
+        device: torch.device,
     ) -> None:
-        super().__init__(config.temporal, config, data, out, cavp, vae, device, with_onsets=True)
-        unet = frozen(load_trained(UNet2DConditionModel, base, "unet").to(device))
-        self.setup_denoiser(
-            unet,
-            frozen(load_trained(FeatureProjector, base, "feature_projector").to(device)),
-            load_trained(DPMSolverMultistepScheduler, base, "scheduler"),
-        )
-        self.adapter = build_adapter(unet, config.model).to(device).requires_grad_(True)
+        super().__init__(config.temporal, config, data, out, encoders, device, with_onsets=True)
+        self.setup_denoiser(base.unet, base.projector, base.scheduler)
+        channels = base.adapter_channels or config.model.adapter_embedding_channels
+        self.adapter = build_adapter(base.unet, channels).to(device).requires_grad_(True)
         self._base_figures: dict[str, float] | None = None
 
     def trainable(self) -> dict[str, nn.Module]:

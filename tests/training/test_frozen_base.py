@@ -9,6 +9,7 @@ import torch
 
 from foley_engine.training.checkpoint import seed_everything
 from foley_engine.training.config import load_config
+from foley_engine.training.frozen_parts import stage_base, stage_encoders
 from foley_engine.training.loop import train
 from foley_engine.training.temporal import TemporalStage
 
@@ -21,9 +22,9 @@ def test_no_base_parameter_changes_while_the_adapter_trains(trained: Path, train
     config = load_config("tiny")
     config = dataclasses.replace(config, temporal=dataclasses.replace(config.temporal, steps=3, val_every=100))
     seed_everything(config.seed)
-    stage = TemporalStage(
-        config, training_data, tmp_path, trained / "cavp", trained / "vae", trained / "base", torch.device("cpu")
-    )
+    device = torch.device("cpu")
+    encoders = stage_encoders(trained / "cavp", trained / "vae", device)
+    stage = TemporalStage(config, training_data, tmp_path, encoders, stage_base(trained / "base", device), device)
     base_modules = {"unet": stage.unet, "feature_projector": stage.projector}
     before = {key: value.clone() for key, value in base_state(base_modules).items()}
     adapter_before = {key: value.clone() for key, value in stage.adapter.state_dict().items()}
