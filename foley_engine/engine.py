@@ -274,7 +274,7 @@ class FoleyEngine:
             try:
                 windows.append((job, index, self._prepare_window(job, index)))
             except Exception as error:  # this job's media or masks; the others go on
-                job.error = error
+                job.error = domain_error(error)
         if not windows:
             return
 
@@ -304,14 +304,10 @@ class FoleyEngine:
             for job, index, _ in windows:
                 job.report("vocoder", 0, 1, index)
             audio = self.pipeline.vocoder(mels).float().cpu().numpy()
-        except torch.OutOfMemoryError as error:
-            failure: Exception = ResourceExhausted(f"the device ran out of memory: {error}")
+        except Exception as error:  # this batch's jobs fail; the engine and the other batches go on
+            failure = domain_error(error)
             for job, _, _ in windows:
                 job.error = failure
-            return
-        except Cancelled as error:
-            for job, _, _ in windows:
-                job.error = error
             return
         for row, (job, index, _) in enumerate(windows):
             if job.cancelled():
@@ -379,6 +375,16 @@ class FoleyEngine:
                 "transients_snapped": float(snapped),
             },
         )
+
+
+def domain_error(error: Exception) -> Exception:
+    """The domain error a failure from below stands for: the device running out of
+    memory is ResourceExhausted (that job fails; the next one may fit). Others are
+    returned unchanged."""
+    if isinstance(error, torch.OutOfMemoryError):
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return ResourceExhausted(f"the device ran out of memory for this job ({first_line})")
+    return error
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,11 @@ import av
 import numpy as np
 
 from .config import AUDIO
-from .errors import MediaError
+from .errors import InvalidRequest, MediaError
 from .request import TimeMap
+
+
+_LATEST_SEEK = 2**62
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,45 @@ def probe_video(path: Path | str) -> VideoInfo:
         )
 
 
+def _header_frame_count(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
+    """The header's frame count, else its duration × frame rate; 0 if it gives neither."""
+    if stream.frames:
+        return stream.frames
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if stream.duration and stream.time_base:
+        duration = stream.duration * Fraction(stream.time_base)
+    elif container.duration:
+        duration = Fraction(container.duration, av.time_base)
+    else:
+        return 0
+    # Rounded: container durations are in whole microseconds, a hair off the true length.
+    return round(duration * Fraction(rate)) if rate else 0
+
+
+def check_video_limits(path: Path | str, max_pixels: int, max_frames: int, field: str = "video_path") -> None:
+    """Refuse a video too big to decode safely, from its container header alone.
+
+    No frame is decoded here (opening the container only probes its first
+    packets), so a decompression bomb — huge pictures, or a vast number of tiny
+    frames — is refused before it can take the engine's memory or time. Raises
+    InvalidRequest naming `field` when width × height exceeds `max_pixels` or
+    the frame count (or duration × frame rate where the header has no count)
+    exceeds `max_frames` or is unknown; MediaError when the file is not a video.
+    """
+    with _open_video(path) as (container, stream):
+        width, height = stream.codec_context.width, stream.codec_context.height
+        frames = _header_frame_count(container, stream)
+    if width * height == 0:
+        raise MediaError(str(path), "its header gives no picture size")
+    if width * height > max_pixels:
+        size = f"{width}×{height}"
+        raise InvalidRequest(field, f"the video is {size} pixels; the engine takes at most {max_pixels} a frame")
+    if frames == 0:
+        raise InvalidRequest(field, "the video's header gives neither a frame count nor a duration and frame rate")
+    if frames > max_frames:
+        raise InvalidRequest(field, f"the video has {frames} frames; the engine takes at most {max_frames}")
+
+
 def output_times(window: TimeMap, fps: Fraction | int, start: Fraction, count: int | None) -> list[Fraction]:
     """Output times start + k / fps of the frames `sample_frames` returns."""
     fps = Fraction(fps)
@@ -156,7 +198,10 @@ def _frames_at(
     stream.thread_type = "AUTO"
 
     if earliest > 0:
-        container.seek(origin + math.floor(earliest / time_base), stream=stream, backward=True, any_frame=False)
+        # Times past the end show the last frame, so a seek there only needs to land late;
+        # capped, a time far beyond the end cannot overflow FFmpeg's 64-bit timestamps.
+        offset = min(math.floor(earliest / time_base), _LATEST_SEEK - origin)
+        container.seek(origin + offset, stream=stream, backward=True, any_frame=False)
         found = _assign(container.decode(stream), targets, order, time_base, origin, convert, after_seek=True)
         if found is not None:
             return found

@@ -23,9 +23,12 @@ def demo_material(tmp_path_factory: pytest.TempPathFactory) -> demo.DemoMaterial
 
 
 class ServerThread:
-    """A real `EngineServer` running its own event loop in a background thread."""
+    """A real `EngineServer` running its own event loop in a background thread.
 
-    def __init__(self, socket: Path, load_engine: Callable | None = None, **config: object) -> None:
+    It listens on `socket`, or on TCP when `socket` is None and `listen` is given.
+    """
+
+    def __init__(self, socket: Path | None, load_engine: Callable | None = None, **config: object) -> None:
         from foley_server.app import EngineServer
         from foley_server.config import EngineConfig
 
@@ -39,13 +42,13 @@ class ServerThread:
 
     @property
     def address(self) -> str:
-        return f"unix:{self.config.socket}"
+        return self.config.address
 
     def start(self, wait_loaded: bool = True) -> ServerThread:
         self._thread.start()
-        if not self.listening.wait(60):
+        if not self.listening.wait(60) or self.failure is not None:
             raise RuntimeError(f"engine did not bind: {self.failure!r}")
-        if wait_loaded and not self.loaded.wait(300):
+        if wait_loaded and (not self.loaded.wait(300) or self.failure is not None):
             raise RuntimeError(f"engine did not load: {self.failure!r}")
         return self
 
@@ -56,6 +59,7 @@ class ServerThread:
         except BaseException as error:  # surfaced by start()
             self.failure = error
             self.listening.set()
+            self.loaded.set()
         finally:
             self.loop.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import socket
@@ -18,6 +19,7 @@ from foley_engine.engine import FoleyEngine
 from foley_proto.v1 import engine_pb2 as pb
 from foley_proto.v1 import engine_pb2_grpc as pb_grpc
 
+from .auth import TokenInterceptor
 from .config import EngineConfig
 from .jobs import JobManager
 from .servicer import EngineServicer
@@ -31,7 +33,7 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 class AddressInUse(RuntimeError):
-    """Another engine already serves this socket or port."""
+    """The engine cannot listen where it was told: most often another engine serves it already."""
 
 
 EngineLoader = Callable[[EngineConfig], FoleyEngine]
@@ -48,11 +50,14 @@ class EngineServer:
     def __init__(self, config: EngineConfig, load_engine: EngineLoader = load_engine) -> None:
         self.config = config
         self._load_engine = load_engine
-        self.jobs = JobManager(config.limits.max_queue, config.keep_finished_s, config.max_batch)
+        self.jobs = JobManager(
+            config.limits.max_queue, config.keep_finished_s, config.max_batch, config.keep_finished_jobs
+        )
         self.uploads = UploadStore(config.limits.max_upload_bytes)
         self.servicer = EngineServicer(config, self.jobs, self.uploads)
         self.health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
+            interceptors=[TokenInterceptor(config.token)] if config.token else [],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -105,17 +110,20 @@ class EngineServer:
                 os.umask(old_umask)
             os.chmod(self.config.socket, 0o600)
         else:
+            _claim_port(self.config.address)
+            failed = f"cannot listen on {self.config.address}"
             try:
                 port = self.server.add_insecure_port(self.config.address)
-            except RuntimeError as error:
-                raise AddressInUse(f"cannot listen on {self.config.address}: {error}") from None
+            except RuntimeError:
+                raise AddressInUse(failed) from None
             if port == 0:
-                raise AddressInUse(f"cannot listen on {self.config.address} (in use?)")
+                raise AddressInUse(failed)
 
-    async def stop(self, grace_s: float = 10.0) -> None:
-        """Stop taking jobs, let the running one finish (or cancel it), close."""
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop taking jobs (health NOT_SERVING, submissions UNAVAILABLE), give the running
+        job `grace_s` (default: the configured grace period) to finish, cancel it, close."""
         await self.health.enter_graceful_shutdown()
-        await self.jobs.stop(grace_s)
+        await self.jobs.stop(self.config.grace_s if grace_s is None else grace_s)
         await self.server.stop(grace=1.0)
         self.uploads.close()
         if self.config.socket is not None:
@@ -123,6 +131,26 @@ class EngineServer:
 
     async def wait_closed(self) -> None:
         await self.server.wait_for_termination()
+
+
+def _claim_port(address: str) -> None:
+    """Refuse, saying why, a TCP address that cannot be bound (gRPC only says that binding failed)."""
+    host, _, port = address.rpartition(":")
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(
+            host.removeprefix("[").removesuffix("]") or None, int(port), type=socket.SOCK_STREAM
+        )[0]
+    except (ValueError, socket.gaierror) as error:
+        raise AddressInUse(f"cannot listen on {address}: not a usable HOST:PORT ({error})") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As gRPC binds: a port that only lingers after a closed connection is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(where)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise AddressInUse(f"another engine (or another program) is already listening on {address}") from None
+            raise AddressInUse(f"cannot listen on {address} ({error.strerror})") from None
 
 
 def _claim_socket(path: Path) -> None:

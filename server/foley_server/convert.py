@@ -151,6 +151,8 @@ def engine_info(model: ModelInfo, limits: Limits, version: str) -> pb.EngineInfo
             max_upload_bytes=limits.max_upload_bytes,
             max_queue=limits.max_queue,
             max_steps=limits.max_steps,
+            max_video_pixels=limits.max_video_pixels,
+            max_video_frames=limits.max_video_frames,
         ),
         model_sample_rate=model.sample_rate,
         window_samples=model.window_samples,

@@ -28,7 +28,10 @@ class MediaPolicy:
         path = Path(raw)
         if not path.is_absolute():
             raise InvalidRequest(field, "must be an absolute path")
-        real = path.resolve()
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13), a name too long
+            raise InvalidRequest(field, "cannot be resolved (a symlink loop, or a name too long)") from None
         if self.roots and not any(real.is_relative_to(root) for root in self._real_roots()):
             raise InvalidRequest(field, "is outside the engine's media roots")
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import grpc
 from foley_engine import __version__
 from foley_engine.engine import FoleyEngine
 from foley_engine.errors import FoleyError
+from foley_engine.video import check_video_limits
 from foley_proto.v1 import engine_pb2 as pb
 from foley_proto.v1 import engine_pb2_grpc as pb_grpc
 
@@ -41,10 +43,19 @@ class EngineServicer(pb_grpc.EngineServicer):
             return self._uploads.path(spec.upload_id)
         return self._media.resolve(spec.video_path)
 
-    def _submit(self, spec: pb.JobSpec) -> str:
+    async def _submit(self, spec: pb.JobSpec) -> str:
         engine = self._ready_engine()
-        request = request_from_spec(spec, self._config.limits, self._video_path)
+        limits = self._config.limits
+        request = request_from_spec(spec, limits, self._video_path)
         engine.validate(request)
+        # Reading a header is file I/O: off the event loop, so other calls go on meanwhile.
+        await asyncio.to_thread(
+            check_video_limits,
+            request.video_path,
+            limits.max_video_pixels,
+            limits.max_video_frames,
+            spec.WhichOneof("video"),
+        )
         return self._jobs.submit(request, tag=spec.client_tag).id
 
     async def GetInfo(self, request: pb.GetInfoRequest, context: grpc.aio.ServicerContext) -> pb.EngineInfo:
@@ -63,7 +74,7 @@ class EngineServicer(pb_grpc.EngineServicer):
 
     async def SubmitJob(self, request: pb.JobSpec, context: grpc.aio.ServicerContext) -> pb.SubmitJobResponse:
         try:
-            return pb.SubmitJobResponse(job_id=self._submit(request))
+            return pb.SubmitJobResponse(job_id=await self._submit(request))
         except FoleyError as error:
             await abort_with(context, error)
 
@@ -89,7 +100,7 @@ class EngineServicer(pb_grpc.EngineServicer):
 
     async def Generate(self, request: pb.JobSpec, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.JobEvent]:
         try:
-            job_id = self._submit(request)
+            job_id = await self._submit(request)
         except FoleyError as error:
             await abort_with(context, error)
         finished = False
@@ -99,5 +110,5 @@ class EngineServicer(pb_grpc.EngineServicer):
             finished = True
         finally:
             if not finished:
-                # The client went away (or the call was cancelled): nobody wants this audio.
-                self._jobs.cancel(job_id, "the client disconnected")
+                # The client went away, cancelled the call or let its deadline pass: nobody wants this audio.
+                self._jobs.cancel(job_id, "the call ended before the job (client gone or deadline passed)")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from foley_engine.engine import domain_error
 from foley_engine.errors import (
     Cancelled,
     FoleyError,
@@ -25,8 +26,16 @@ class NotReady(FoleyError):
     """The model is still loading, or the engine is shutting down."""
 
 
+class Unauthenticated(FoleyError):
+    """The call carries no token, or the wrong one."""
+
+
 class QueueFull(ResourceExhausted):
-    """The job queue is at its limit."""
+    """The job queue is at its limit; a place is likely free again after `retry_after_s`."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
@@ -34,6 +43,7 @@ _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (MediaError, grpc.StatusCode.INVALID_ARGUMENT),
     (UnknownJob, grpc.StatusCode.NOT_FOUND),
     (NotReady, grpc.StatusCode.UNAVAILABLE),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (Cancelled, grpc.StatusCode.CANCELLED),
     (ModelError, grpc.StatusCode.FAILED_PRECONDITION),
@@ -42,6 +52,7 @@ _CODES: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
 
 def code_for(error: BaseException) -> grpc.StatusCode:
     """The status code for a domain error; anything unexpected is INTERNAL."""
+    error = _domain(error)
     for kind, code in _CODES:
         if isinstance(error, kind):
             return code
@@ -50,6 +61,7 @@ def code_for(error: BaseException) -> grpc.StatusCode:
 
 def message_for(error: BaseException) -> str:
     """A message safe to send: domain errors say what is wrong; others stay vague."""
+    error = _domain(error)
     if isinstance(error, FoleyError):
         return str(error)
     return f"internal engine error ({type(error).__name__}); see the engine log"
@@ -72,10 +84,17 @@ def rich_status(error: BaseException) -> grpc.Status:
         )
         status.details.append(detail)
     elif isinstance(error, QueueFull):
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(round(error.retry_after_s * 1000))
         detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.RetryInfo(retry_delay={"seconds": 2}))
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
         status.details.append(detail)
     return rpc_status.to_status(status)
+
+
+def _domain(error: BaseException) -> BaseException:
+    # Failures from below that stand for a domain error (the device out of memory) map like it.
+    return domain_error(error) if isinstance(error, Exception) else error
 
 
 async def abort_with(context: grpc.aio.ServicerContext, error: BaseException) -> None:

@@ -1,4 +1,4 @@
-"""Test helpers: tiny videos whose frames show their own index."""
+"""Test helpers: tiny videos whose frames show their own index, and a tiny pipeline."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ from pathlib import Path
 
 import av
 import numpy as np
+import torch
+from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
+
+from foley_engine.pipeline import RhythmicFoleyPipeline
+from foley_engine.presets import diffusion_scheduler
+from foley_engine.projector import FeatureProjector
+from foley_engine.video_encoder import VideoEncoder
+from foley_engine.vocoder import GriffinLimVocoder
 
 BITS = 8
 
@@ -50,3 +58,57 @@ def write_video(
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def fresh_pipeline(
+    vae_levels: int = 2, vae_attention: bool = True, griffin_lim_iterations: int = 4
+) -> RhythmicFoleyPipeline:
+    """The pipeline's structure at a few channels per layer: bfloat16 arithmetic is slow on CPUs.
+
+    A third VAE level, no VAE attention and one Griffin-Lim iteration make it
+    faster still (a few jobs a second on one CPU thread), for tests that run
+    hundreds of jobs.
+    """
+    torch.manual_seed(3)
+    vae = AutoencoderKL(
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * vae_levels,
+        up_block_types=("UpDecoderBlock2D",) * vae_levels,
+        block_out_channels=(8,) * vae_levels,
+        layers_per_block=1,
+        norm_num_groups=4,
+        mid_block_add_attention=vae_attention,
+    )
+    # The folded mel is a (4, 32, 512) image; each VAE level past the first halves it.
+    shrink = 2 ** (vae_levels - 1)
+    unet = UNet2DConditionModel(
+        sample_size=(32 // shrink, 512 // shrink),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        cross_attention_dim=16,
+        attention_head_dim=4,
+        norm_num_groups=4,
+    )
+    adapters = [
+        ControlNetModel.from_unet(unet, conditioning_channels=1, conditioning_embedding_out_channels=(4, 8))
+        for _ in range(2)
+    ]
+    for adapter in adapters:
+        # Live (not zeroed) adapter outputs, so the adapters' arithmetic reaches the result.
+        for block in [*adapter.controlnet_down_blocks, adapter.controlnet_mid_block]:
+            torch.nn.init.normal_(block.weight, std=0.05)
+    pipe = RhythmicFoleyPipeline(
+        vae=vae,
+        unet=unet,
+        temporal_adapter=adapters[0],
+        semantic_adapter=adapters[1],
+        scheduler=diffusion_scheduler(),
+        vocoder=GriffinLimVocoder(n_iter=griffin_lim_iterations),
+        video_encoder=VideoEncoder(image_size=16, conv_channels=(8,)),
+        feature_projector=FeatureProjector(context_dim=16),
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

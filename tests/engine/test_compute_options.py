@@ -5,63 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
 from diffusers.models.attention_processor import AttnProcessor2_0
 
 from foley_engine.cavp import SlowOnlyEncoder
 from foley_engine.diff_foley import TINY_DIFF_FOLEY, build_unet, build_vae
 from foley_engine.engine import FoleyEngine, save_untrained
 from foley_engine.pipeline import NETWORKS, RhythmicFoleyPipeline
-from foley_engine.presets import build_untrained_pipeline, diffusion_scheduler
-from foley_engine.projector import FeatureProjector
-from foley_engine.video_encoder import VideoEncoder
-from foley_engine.vocoder import GriffinLimVocoder
+from foley_engine.presets import build_untrained_pipeline
 
+from .engine_testing import fresh_pipeline
 from .test_pipeline import features, masks
-
-
-def fresh_pipeline() -> RhythmicFoleyPipeline:
-    """The pipeline's structure at a few channels per layer: bfloat16 arithmetic is slow on CPUs."""
-    torch.manual_seed(3)
-    vae = AutoencoderKL(
-        in_channels=4,
-        out_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        block_out_channels=(8, 8),
-        layers_per_block=1,
-        norm_num_groups=4,
-    )
-    unet = UNet2DConditionModel(
-        sample_size=(16, 256),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        block_out_channels=(8, 16),
-        layers_per_block=1,
-        cross_attention_dim=16,
-        attention_head_dim=4,
-        norm_num_groups=4,
-    )
-    adapters = [
-        ControlNetModel.from_unet(unet, conditioning_channels=1, conditioning_embedding_out_channels=(4, 8))
-        for _ in range(2)
-    ]
-    for adapter in adapters:
-        # Live (not zeroed) adapter outputs, so the adapters' arithmetic reaches the result.
-        for block in [*adapter.controlnet_down_blocks, adapter.controlnet_mid_block]:
-            torch.nn.init.normal_(block.weight, std=0.05)
-    pipe = RhythmicFoleyPipeline(
-        vae=vae,
-        unet=unet,
-        temporal_adapter=adapters[0],
-        semantic_adapter=adapters[1],
-        scheduler=diffusion_scheduler(),
-        vocoder=GriffinLimVocoder(n_iter=4),
-        video_encoder=VideoEncoder(image_size=16, conv_channels=(8,)),
-        feature_projector=FeatureProjector(context_dim=16),
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
 
 
 def generate(pipe: RhythmicFoleyPipeline):

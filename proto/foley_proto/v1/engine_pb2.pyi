@@ -142,7 +142,7 @@ class AdapterInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., default_strength: _Optional[float] = ..., trained: _Optional[bool] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_clip_ms", "max_cues", "max_spans", "max_prompt_chars", "max_upload_bytes", "max_queue", "max_steps")
+    __slots__ = ("max_clip_ms", "max_cues", "max_spans", "max_prompt_chars", "max_upload_bytes", "max_queue", "max_steps", "max_video_pixels", "max_video_frames")
     MAX_CLIP_MS_FIELD_NUMBER: _ClassVar[int]
     MAX_CUES_FIELD_NUMBER: _ClassVar[int]
     MAX_SPANS_FIELD_NUMBER: _ClassVar[int]
@@ -150,6 +150,8 @@ class Limits(_message.Message):
     MAX_UPLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUE_FIELD_NUMBER: _ClassVar[int]
     MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_VIDEO_PIXELS_FIELD_NUMBER: _ClassVar[int]
+    MAX_VIDEO_FRAMES_FIELD_NUMBER: _ClassVar[int]
     max_clip_ms: int
     max_cues: int
     max_spans: int
@@ -157,7 +159,9 @@ class Limits(_message.Message):
     max_upload_bytes: int
     max_queue: int
     max_steps: int
-    def __init__(self, max_clip_ms: _Optional[int] = ..., max_cues: _Optional[int] = ..., max_spans: _Optional[int] = ..., max_prompt_chars: _Optional[int] = ..., max_upload_bytes: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_steps: _Optional[int] = ...) -> None: ...
+    max_video_pixels: int
+    max_video_frames: int
+    def __init__(self, max_clip_ms: _Optional[int] = ..., max_cues: _Optional[int] = ..., max_spans: _Optional[int] = ..., max_prompt_chars: _Optional[int] = ..., max_upload_bytes: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_steps: _Optional[int] = ..., max_video_pixels: _Optional[int] = ..., max_video_frames: _Optional[int] = ...) -> None: ...
 
 class EngineInfo(_message.Message):
     __slots__ = ("engine_version", "model_name", "model_trained", "adapters", "device", "limits", "model_sample_rate", "window_samples", "default_steps", "default_guidance_scale")
