@@ -12,19 +12,19 @@ from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
-from tqdm import tqdm
-
-from foley_proto.v1 import engine_pb2 as pb
 
 from . import demo
-from .client import EngineClient, EngineError
+from .client import EngineClient
 from .clips import ClipWindow, select_clips, timeline_rate
 from .embedded import EmbeddedEngine
 from .errors import PluginError
-from .foley_track import FoleyClipResult, add_foley_track, media_folder_for
-from .jobs import GenerateOptions, clip_metadata, job_spec
-from .timeline_io import default_output_path, read_timeline, write_timeline
-from .wav import unused_path, write_wav
+from .files import check_writable
+from .foley_track import add_foley_track, media_folder_for
+from .jobs import GenerateOptions
+from .media import unreadable_reason
+from .resume import FinishedClips
+from .scoring import ClipScorer
+from .timeline_io import check_output_format, default_output_path, read_timeline, write_timeline
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +69,11 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
     parser.add_argument(
         "--snap", action="store_true", help="move each generated transient near a marker onto it (audio quantize)"
     )
+    parser.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="generate every clip again, even those an earlier run finished with the same settings",
+    )
 
 
 # Model-side commands run in a child Python (`foley_engine.cli`): the plugin never imports torch.
@@ -88,7 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         return _generate(args)
     except KeyboardInterrupt:
-        print("\nfoley: interrupted; the engine's jobs were cancelled and no timeline was written", file=sys.stderr)
+        print(
+            "\nfoley: interrupted; the engine's jobs were cancelled and no timeline was written"
+            " (finished clips are kept for the next run)",
+            file=sys.stderr,
+        )
         return 130
     except PluginError as error:
         print(f"foley: {error}", file=sys.stderr)
@@ -125,7 +134,7 @@ def _demo(args: argparse.Namespace) -> int:
     args.timeline = material.timeline
     args.output = material.timeline.with_name("demo.foley.otio")
     if args.output.exists():
-        args.output.unlink()  # the demo's own previous result, regenerated on every run
+        args.output.unlink()  # the demo's own previous result, written again on every run
     args.track = args.clip = args.range = args.rate = None
     args.ignore_timecode_mismatch = False
     args.media_root = []
@@ -138,6 +147,7 @@ def _generate(args: argparse.Namespace) -> int:
     output = args.output or default_output_path(source)
     if output.resolve() == source.resolve():
         raise PluginError(f"{output}: the output would replace the input timeline; choose another -o")
+    check_output_format(output)
     windows = select_clips(
         timeline,
         tracks=[_track_key(t) for t in args.track] if args.track else None,
@@ -152,15 +162,23 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"foley: skipping clip {window.name!r}: {window.media.reason}", file=sys.stderr)
     if not ready:
         raise PluginError(f"{source}: no video clip with readable media to score ({len(windows)} selected)")
-    options = _options(args)
+    # Everything that can be checked before generation is: a run should not
+    # spend the engine's time on clips it could not read or save.
+    _check_media_readable(ready)
     media_folder = media_folder_for(output)
+    check_writable(output.parent)
+    if media_folder.is_dir():
+        check_writable(media_folder)
+    options = _options(args)
     with ExitStack() as stack:
+        embedded = None
         if args.engine:
             address = args.engine
         else:
             roots = sorted({w.media.path.resolve().parent for w in ready})
             print("starting the embedded engine…", file=sys.stderr)
-            address = stack.enter_context(EmbeddedEngine(args.model, args.device, roots)).address
+            embedded = stack.enter_context(EmbeddedEngine(args.model, args.device, roots))
+            address = embedded.address
         client = stack.enter_context(EngineClient(address))
         if not client.serving():
             print(f"waiting for the engine at {address} to load its model…", file=sys.stderr)
@@ -168,9 +186,16 @@ def _generate(args: argparse.Namespace) -> int:
         info = client.info()
         if not info.model_trained:
             print(f"foley: model {info.model_name!r} is UNTRAINED: it makes placeholder noise, not Foley", file=sys.stderr)
-        results = _score(client, ready, options, info, media_folder)
+        scorer = ClipScorer(client, info, options, FinishedClips(media_folder), embedded)
+        results = scorer.score(ready, reuse=not args.regenerate)
     add_foley_track(timeline, results, output)
-    write_timeline(timeline, output)
+    try:
+        write_timeline(timeline, output)
+    except PluginError as error:
+        raise PluginError(
+            f"{error}\nAll {len(results)} clip(s) are finished and kept in {media_folder}: "
+            "run the same command again to write the timeline without generating them again."
+        ) from None
     print(f"wrote {output} with a Foley track of {len(results)} clip(s); audio in {media_folder}")
     if missing:
         print(f"foley: {len(missing)} clip(s) skipped for missing media (see above)", file=sys.stderr)
@@ -178,41 +203,22 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score(
-    client: EngineClient, windows: list[ClipWindow], options: GenerateOptions, info: pb.EngineInfo, media_folder: Path
-) -> list[FoleyClipResult]:
-    results = []
-    overall = tqdm(total=len(windows), desc="clips", unit="clip", position=0)
-    for index, window in enumerate(windows):
-        spec = job_spec(window, options, index)
-        bar = tqdm(desc=window.name[:24], unit="step", position=1, leave=False)
-
-        def show(event: object, bar: tqdm = bar) -> None:
-            if event.WhichOneof("kind") == "progress" and event.progress.stage == "diffusion":
-                p = event.progress
-                bar.total = p.total * max(p.windows, 1)
-                bar.n = p.window * p.total + p.step
-                bar.refresh()
-
-        try:
-            clip = client.generate(spec, show)
-        except EngineError as error:
-            raise PluginError(f"clip {window.name!r}: {error}") from None
-        finally:
-            bar.close()
-        media_folder.mkdir(exist_ok=True)
-        wav_path = unused_path(media_folder, f"{index + 1:02d}-{_safe_name(window.name)}")
-        write_wav(wav_path, clip.samples, clip.sample_rate)
-        metadata = clip_metadata(spec, info, clip.job_id, clip.seed)
-        results.append(FoleyClipResult(window=window, wav_path=wav_path, metadata=metadata))
-        overall.update()
-    overall.close()
-    return results
-
-
-def _safe_name(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_")
-    return cleaned[:40] or "clip"
+def _check_media_readable(windows: list[ClipWindow]) -> None:
+    """PluginError naming every clip whose media file is there but cannot be read."""
+    reasons: dict[Path, str | None] = {}
+    problems = []
+    for window in windows:
+        path = window.media.path
+        if path not in reasons:
+            reasons[path] = unreadable_reason(path)
+        if reasons[path] is not None:
+            problems.append(f"  clip {window.name!r}: {path} ({reasons[path]})")
+    if problems:
+        raise PluginError(
+            f"cannot read the media of {len(problems)} clip(s):\n" + "\n".join(problems)
+            + "\ncheck that those files can be read (permissions, a failing disk or network drive), "
+            "or relink the clips; nothing was generated"
+        )
 
 
 def _track_key(text: str) -> str | int:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
@@ -40,10 +43,11 @@ class GeneratedClip:
 
 
 class EngineClient:
-    """Talks to one engine (`unix:/path/engine.sock` or `host:port`)."""
+    """Talks to one engine (`unix:/path/engine.sock` or `host:port`); `token` if the engine requires one."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, token: str | None = None) -> None:
         self.address = address
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._channel = grpc.insecure_channel(address)
         self._stub = pb_grpc.EngineStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
@@ -85,7 +89,8 @@ class EngineClient:
 
         Interrupting (Ctrl-C) cancels the call, and with it the job on the engine.
         """
-        stream = self._stub.Generate(spec)
+        with _interrupts_held():
+            stream = self._stub.Generate(spec, metadata=self._metadata)
         try:
             return _collect(stream, on_event)
         except grpc.RpcError as error:
@@ -95,9 +100,31 @@ class EngineClient:
 
     def _call(self, method: Callable, request: object) -> object:
         try:
-            return method(request, timeout=30)
+            return method(request, timeout=30, metadata=self._metadata)
         except grpc.RpcError as error:
             raise _engine_error(error) from None
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while gRPC sets a call up, and deliver them after.
+
+    An interrupt in the middle of that leaves the call half made: no one ever
+    finishes it, and closing the channel then waits for it forever.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are handled in the main thread only
+        return
+    held: list[int] = []
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda number, frame: held.append(number)) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in held:
+            signal.raise_signal(number)
 
 
 def _collect(events: Iterator[pb.JobEvent], on_event: Callable[[pb.JobEvent], None]) -> GeneratedClip:

@@ -65,6 +65,22 @@ class EmbeddedEngine:
                 self.stop()
                 raise EngineError(f"the embedded engine did not start. Its log ends with:\n{log_tail}") from None
 
+    def exit_status(self, wait_s: float = 2.0) -> str | None:
+        """How the child ended ("was killed by SIGKILL", "exited with code 1"), or None if it runs.
+
+        Waits up to `wait_s` for it to end: a client may see the socket close
+        a moment before the dying process can be reaped.
+        """
+        if self._process is None:
+            return None
+        try:
+            code = self._process.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            return None
+        if code < 0:
+            return f"was killed by {signal.Signals(-code).name}"
+        return f"exited with code {code}"
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -17,3 +17,7 @@ class TimelineError(PluginError):
 
 class SelectionError(PluginError):
     """A track or clip the user asked for is not in the timeline."""
+
+
+class OutputError(PluginError):
+    """A result file (WAV, timeline, record of a finished clip) cannot be written."""

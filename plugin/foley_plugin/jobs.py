@@ -62,13 +62,30 @@ def job_spec(window: ClipWindow, options: GenerateOptions, index: int) -> pb.Job
     return spec
 
 
-def input_hash(spec: pb.JobSpec, model_name: str) -> str:
-    """A hash of everything that determines a clip's audio: the spec, the media file, the model."""
-    digest = hashlib.sha256(spec.SerializeToString(deterministic=True))
-    digest.update(model_name.encode())
-    if spec.video_path:
-        stat = os.stat(spec.video_path)
-        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+def input_hash(spec: pb.JobSpec, info: pb.EngineInfo) -> str:
+    """A hash of everything that determines a clip's audio.
+
+    That is the job (media path, window and time map, cues, spans, prompt,
+    strengths, seed, steps, guidance, sample rate, snap settings), the media
+    file's identity (size and modification time), and the engine as GetInfo
+    describes it (model name and training state, engine version, device, and
+    the defaults that fill in what the job leaves unset). The clip's name is
+    left out: renaming a clip does not change its sound. It keys the clips
+    that `resume` keeps, so anything here that changes makes a new job.
+    """
+    job = pb.JobSpec()
+    job.CopyFrom(spec)
+    job.ClearField("client_tag")
+    engine = pb.EngineInfo()
+    engine.CopyFrom(info)
+    engine.ClearField("limits")  # what the engine accepts, not how it sounds
+    media = b""
+    if job.video_path:
+        stat = os.stat(job.video_path)
+        media = f"{stat.st_size}:{stat.st_mtime_ns}".encode()
+    digest = hashlib.sha256()
+    for part in (job.SerializeToString(deterministic=True), engine.SerializeToString(deterministic=True), media):
+        digest.update(len(part).to_bytes(8, "little") + part)  # length first: no two splits read alike
     return digest.hexdigest()
 
 
@@ -84,7 +101,7 @@ def clip_metadata(spec: pb.JobSpec, info: pb.EngineInfo, job_id: str, seed: int)
         "model_trained": info.model_trained,
         "job_id": job_id,
         "seed": seed,
-        "input_hash": input_hash(spec, info.model_name),
+        "input_hash": input_hash(spec, info),
         "steps": spec.steps or info.default_steps,
         "guidance_scale": _rounded(spec.guidance_scale if spec.HasField("guidance_scale") else info.default_guidance_scale),
         "temporal_strength": _rounded(

@@ -157,3 +157,17 @@ def _walk_files(root: Path) -> Iterator[Path]:
         dirs.sort()
         for file in sorted(files):
             yield Path(folder) / file
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why `path` cannot be read (None when it can): it is opened and its first byte read.
+
+    A file can be there and still be unreadable (no permission, a failing disk);
+    finding that out before generation beats failing at that clip.
+    """
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        return error.strerror or str(error)
+    return None

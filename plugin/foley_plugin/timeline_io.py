@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 import weakref
 from pathlib import Path
 
 import opentimelineio as otio
 
 from foley_plugin.errors import TimelineError
+from foley_plugin.files import write_atomically
 from foley_plugin.timeutil import from_seconds, to_seconds
 
 DEFAULT_EDL_RATE = 24.0
@@ -109,11 +109,26 @@ def default_output_path(input_path: Path) -> Path:
     return input_path.with_name(f"{input_path.stem}.foley{suffix}")
 
 
+def check_output_format(path: Path) -> None:
+    """TimelineError unless `path`'s format is written here and keeps an added audio track.
+
+    Checked before any generation, so that a result that could not be saved in
+    that format is refused before the engine spends time on it.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _FOLEY_FORMATS:
+        raise TimelineError(
+            f"{path}: {suffix or 'a file without a suffix'} cannot hold the Foley track; "
+            f"write the result as {', '.join(_FOLEY_FORMATS)}"
+        )
+
+
 def write_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
     """Write `timeline` to `path` atomically, in the format its suffix names.
 
-    The file is written to a temporary file in the same folder, flushed to disk
-    and renamed over `path`, so a reader never sees half a file and a failure
+    The whole file is rendered first, then written with
+    `files.write_atomically`: a reader never sees half a file and a failure
     leaves nothing behind. Refuses to replace the file the timeline was read from.
     """
     path = Path(path)
@@ -141,24 +156,14 @@ def write_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise TimelineError(f"{path}: folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        try:
-            otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
-        except Exception as exc:  # adapters raise anything; the message names the cause
-            raise TimelineError(
-                f"{path}: the {adapter} writer failed ({_brief(exc)}); "
-                f"try another format: {', '.join(_FOLEY_FORMATS)}"
-            ) from exc
-        _fsync(tmp)
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(folder)
+        text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
+    except Exception as exc:  # adapters raise anything; the message names the cause
+        raise TimelineError(
+            f"{path}: the {adapter} writer failed ({_brief(exc)}); "
+            f"try another format: {', '.join(_FOLEY_FORMATS)}"
+        ) from exc
+    write_atomically(path, text.encode("utf-8"))
 
 
 def _reader_for(path: Path) -> str:
@@ -195,7 +200,7 @@ def _read_error(path: Path, adapter: str, exc: Exception) -> TimelineError:
         )
     return TimelineError(
         f"{path}: could not be read as {adapter}; the file may be corrupt or "
-        f"truncated ({_brief(exc)})"
+        f"truncated ({_brief(exc)}); export it from the editor again"
     )
 
 
@@ -284,25 +289,3 @@ def _with_shared_file_ranges(timeline: otio.schema.Timeline) -> otio.schema.Time
         for ref in refs:
             ref.available_range = shared
     return timeline
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename itself durable; folders cannot be opened on Windows.
-    if os.name == "posix":
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _new_file_mode(path: Path) -> int:
-    # mkstemp creates 0600; keep the mode of the file being replaced, else 0644.
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    return 0o644

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import wave
 from pathlib import Path
 
 import numpy as np
+
+from .files import write_atomically
 
 PCM24_MAX = 2**23 - 1
 
@@ -15,23 +16,23 @@ PCM24_MAX = 2**23 - 1
 def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     """Write mono float samples in [-1, 1] as 24-bit PCM; FileExistsError if `path` exists.
 
-    The file appears complete or not at all (written aside, then hard-linked in place).
+    The file appears complete or not at all (`files.write_atomically`); a failed
+    write raises OutputError.
     """
+    write_atomically(path, _wav_bytes(samples, sample_rate), replace=False)
+
+
+def _wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """A whole mono 24-bit PCM WAV file holding `samples` (floats in [-1, 1])."""
     ints = np.round(np.clip(samples, -1.0, 1.0) * PCM24_MAX).astype("<i4")
     frames = ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
-    handle, temp = tempfile.mkstemp(prefix=".foley-", suffix=".wav", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw, wave.open(raw, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(3)
-            out.setframerate(sample_rate)
-            out.writeframes(frames)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; a WAV is shared like any file
-        os.link(temp, path)
-    finally:
-        os.unlink(temp)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(3)
+        out.setframerate(sample_rate)
+        out.writeframes(frames)
+    return buffer.getvalue()
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -56,9 +57,3 @@ def unused_path(folder: Path, stem: str, suffix: str = ".wav") -> Path:
         candidate = folder / f"{stem}-{number}{suffix}"
         number += 1
     return candidate
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
-import av
-import numpy as np
 import opentimelineio as otio
 import pytest
 
@@ -18,46 +15,9 @@ from foley_plugin.timeline_io import read_timeline
 from foley_plugin.wav import read_wav
 
 from ..conftest import OTIO_SAMPLES, ServerThread
+from .plugin_runs import digest, run_foley, standin_media
 
 STEPS = ["--steps", "2"]
-
-
-def run_foley(*args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "foley_plugin.cli", *map(str, args)], capture_output=True, text=True, timeout=600
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"foley {args} exited {result.returncode}:\n{result.stderr[-3000:]}")
-    return result
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def write_standin(path: Path, seconds: float = 3.0, fps: int = 24) -> None:
-    """A small stand-in video: a square that moves, so frames differ."""
-    with av.open(str(path), "w", format="mp4") as container:
-        stream = container.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        for index in range(int(seconds * fps)):
-            image = np.zeros((48, 64, 3), np.uint8)
-            image[10:30, index % 44 : index % 44 + 20] = 200
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-
-
-def standin_media(timeline: otio.schema.Timeline, folder: Path) -> Path:
-    """Stand-in files for every clip, named the way `--media-root` looks them up."""
-    folder.mkdir(exist_ok=True)
-    for clip in (clip for track in timeline.video_tracks() for clip in track.find_clips()):
-        url = getattr(clip.media_reference, "target_url", "") or ""
-        name = Path(url.replace("\\", "/")).name if url else f"{clip.name}.mp4"
-        if name and not (folder / name).exists():
-            write_standin(folder / name)
-    return folder
 
 
 def foley_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
@@ -97,19 +57,22 @@ def test_demo_timeline_with_the_embedded_engine(demo_material, tmp_path: Path) -
 
     first = run_foley("generate", source, *STEPS)
     output = tmp_path / "demo.foley.otio"
-    assert "UNTRAINED" in first.stderr
     assert digest(source) == before
     assert_aligned(source, output, [])
+    # The embedded engine loads the shipped checkpoint, else the untrained preset: only the latter is flagged.
+    result = read_timeline(output)
+    trained = next(clip for track in foley_tracks(result) for clip in track).metadata["foley"]["model_trained"]
+    assert ("UNTRAINED" in first.stderr) == (not trained)
     cues = [w.cues for w in select_clips(read_timeline(source), timeline_path=source)]
     assert [len(c) for c in cues] == [4, 4, 3]
 
     # Again, on its own output: the Foley track is replaced, not stacked, and no WAV is overwritten.
-    wavs_before = {p: digest(p) for p in (tmp_path / "demo.foley-media").iterdir()}
+    wavs_before = {p: digest(p) for p in (tmp_path / "demo.foley-media").glob("*.wav")}
     run_foley("generate", output, "-o", tmp_path / "again.otio", *STEPS, "--seed", "5")
     again = read_timeline(tmp_path / "again.otio")
     assert len(again.tracks) == 2 and len(foley_tracks(again)) == 1
     assert {p: digest(p) for p in wavs_before} == wavs_before
-    assert len(list((tmp_path / "again.foley-media").iterdir())) == 3
+    assert len(list((tmp_path / "again.foley-media").glob("*.wav"))) == 3
 
 
 @pytest.mark.slow

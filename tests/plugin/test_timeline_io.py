@@ -1,14 +1,16 @@
 """Reading timeline files into TimelineErrors that say what to do, and writing them atomically."""
 
+import errno
 import os
 from pathlib import Path
 
 import opentimelineio as otio
 import pytest
 
-from foley_plugin import timeline_io
-from foley_plugin.errors import PluginError, TimelineError
+from foley_plugin import files, timeline_io
+from foley_plugin.errors import OutputError, PluginError, TimelineError
 from foley_plugin.timeline_io import (
+    check_output_format,
     default_output_path,
     read_timeline,
     read_timelines,
@@ -139,19 +141,41 @@ def test_a_copy_of_the_input_may_be_written_elsewhere(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["cut.foley.otio", "cut.otio"]
 
 
-def test_failed_write_leaves_no_temp_file_and_keeps_the_old_output(tmp_path, monkeypatch):
+def test_a_failing_writer_leaves_no_temp_file_and_keeps_the_old_output(tmp_path, monkeypatch):
     out = write_otio(tmp_path / "out.otio")
     before = out.read_bytes()
 
-    def broken_writer(tl, path, adapter_name=None):
-        Path(path).write_text("half a timel")
-        raise RuntimeError("disk full")
+    def broken_writer(tl, adapter_name=None):
+        raise RuntimeError("cannot encode this")
 
-    monkeypatch.setattr(timeline_io.otio.adapters, "write_to_file", broken_writer)
-    with pytest.raises(TimelineError, match="disk full"):
+    monkeypatch.setattr(timeline_io.otio.adapters, "write_to_string", broken_writer)
+    with pytest.raises(TimelineError, match="cannot encode this"):
         write_timeline(timeline(track(clip("new", 0, 24))), out)
     assert out.read_bytes() == before
     assert os.listdir(tmp_path) == ["out.otio"]
+
+
+def test_a_disk_that_fills_mid_write_leaves_no_temp_file_and_keeps_the_old_output(tmp_path, monkeypatch):
+    out = write_otio(tmp_path / "out.otio")
+    before = out.read_bytes()
+
+    def full_disk(handle, data):
+        handle.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "_write_to_disk", full_disk)
+    with pytest.raises(OutputError, match=r"out\.otio: cannot be written .*disk is full"):
+        write_timeline(timeline(track(clip("new", 0, 24))), out)
+    assert out.read_bytes() == before
+    assert os.listdir(tmp_path) == ["out.otio"]
+
+
+def test_an_output_format_without_room_for_the_foley_track_is_refused_up_front(tmp_path):
+    for name in ("cut.otio", "cut.xml", "cut.fcpxml"):
+        check_output_format(tmp_path / name)
+    for name in ("cut.edl", "cut.aaf", "cut.mov", "cut"):
+        with pytest.raises(TimelineError, match=r"cannot hold the Foley track.*\.otio"):
+            check_output_format(tmp_path / name)
 
 
 def test_formats_that_cannot_be_written(tmp_path):
