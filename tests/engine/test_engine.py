@@ -152,10 +152,18 @@ def test_saved_untrained_model_loads(tmp_path: Path) -> None:
     assert engine.info().name == "untrained-tiny-2" and not engine.info().trained
 
 
-def test_load_without_a_directory_falls_back_to_the_untrained_preset() -> None:
+def test_load_without_a_directory_loads_the_bundled_checkpoint() -> None:
     info = FoleyEngine.load().info()
     assert info.device == "cpu"
-    assert info.trained or info.name.startswith("untrained")
+    assert info.trained and info.name == "rhythmic-foley-small"
+
+
+def test_without_the_bundled_checkpoint_the_untrained_preset_is_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(engine_module, "DEFAULT_CHECKPOINT", tmp_path / "absent")
+    info = FoleyEngine.load().info()
+    assert not info.trained and info.name.startswith("untrained")
 
 
 def test_frames_past_the_clip_end_hold_the_last_visible_frame(
