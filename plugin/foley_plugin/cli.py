@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -57,6 +58,11 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
             "--ignore-timecode-mismatch", action="store_true", help="EDL: accept events whose source and record lengths differ"
         )
     parser.add_argument("--engine", help="engine address (unix:/path/engine.sock or host:port); default: start one for this run")
+    parser.add_argument(
+        "--engine-token-file",
+        type=Path,
+        help="file holding the token of an engine that listens beyond loopback (or set FOLEY_ENGINE_TOKEN)",
+    )
     parser.add_argument("--model", type=Path, help="model folder for the embedded engine")
     parser.add_argument("--device", default="cpu", help="device for the embedded engine (cpu, cuda)")
     parser.add_argument("--prompt", default="", help="describe the sounds (for example 'footsteps on gravel')")
@@ -79,7 +85,19 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
 # Model-side commands run in a child Python (`foley_engine.cli`): the plugin never imports torch.
 ENGINE_COMMANDS = ("data", "train", "eval", "convert")
 # How long `--engine ADDRESS` may take to become ready (it may still be loading its model).
+# The same variable `foley-engine serve` reads its token from.
+TOKEN_ENV = "FOLEY_ENGINE_TOKEN"
 ENGINE_WAIT_S = 180.0
+
+
+def engine_token(path: Path | None) -> str | None:
+    """The engine token from `path`, else from FOLEY_ENGINE_TOKEN, else None."""
+    if path is None:
+        return os.environ.get(TOKEN_ENV) or None
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError as error:
+        raise PluginError(f"cannot read the engine token file {path}: {error.strerror}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,7 +197,7 @@ def _generate(args: argparse.Namespace) -> int:
             print("starting the embedded engine…", file=sys.stderr)
             embedded = stack.enter_context(EmbeddedEngine(args.model, args.device, roots))
             address = embedded.address
-        client = stack.enter_context(EngineClient(address))
+        client = stack.enter_context(EngineClient(address, engine_token(args.engine_token_file)))
         if not client.serving():
             print(f"waiting for the engine at {address} to load its model…", file=sys.stderr)
             client.wait_serving(ENGINE_WAIT_S)

@@ -12,7 +12,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from foley_plugin.cli import TOKEN_ENV, engine_token
 from foley_plugin.client import EngineClient
+from foley_plugin.errors import PluginError
 from foley_server import cli
 from foley_server.config import ConfigError, EngineConfig, is_loopback, listen_address
 from foley_proto.v1 import engine_pb2 as pb
@@ -199,3 +201,19 @@ def test_errors_never_echo_a_files_contents(rooted_server: ServerThread, media_r
             assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert "notes.mp4" in refused.value.details()
             assert secret not in refused.value.details() and secret not in repr(refused.value.trailing_metadata())
+
+
+def test_the_plugin_reads_its_token_from_a_file_or_the_environment(
+    tcp_server: ServerThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{TOKEN}\n")
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert engine_token(None) is None
+    with EngineClient(tcp_server.address, engine_token(token_file)) as client:
+        assert client.info().limits.max_queue > 0
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with EngineClient(tcp_server.address, engine_token(None)) as client:
+        assert client.info().limits.max_queue > 0
+    with pytest.raises(PluginError, match="cannot read the engine token file"):
+        engine_token(tmp_path / "absent")
