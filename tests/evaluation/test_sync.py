@@ -81,8 +81,8 @@ def test_sync_writes_markdown_and_a_valid_png(sync_report: Path) -> None:
 def test_the_engine_snaps_when_asked(
     sync_dataset: Path, untrained_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The window generator is replaced by clicks 30 ms after each cue: this checks where the engine
-    # snaps (joined windows, model rate, before resampling), not what the diffusion makes.
+    # Every window the engine renders is replaced by clicks 30 ms after each cue: this checks where
+    # the engine snaps (joined windows, model rate, before resampling), not what the diffusion makes.
     engine = FoleyEngine.load(untrained_model)
     clip = next(clip for clip in load_split(sync_dataset, "test") if clip.kind == "paired")
     cues = (OnsetCue(Fraction(1, 2)), OnsetCue(Fraction(3, 2)))
@@ -90,7 +90,12 @@ def test_the_engine_snaps_when_asked(
     for cue in cues:
         start = int(cue.time * AUDIO.sample_rate) + 30 * 16
         window[start : start + 16] = 0.8
-    monkeypatch.setattr(engine, "_generate_window", lambda *args: window.copy())
+
+    def clicks(key: object, tasks: list) -> None:
+        for job, _ in tasks:
+            job.pieces.append(window.copy())
+
+    monkeypatch.setattr(engine, "_run_batch", clicks)
 
     def render(snap: bool) -> np.ndarray:
         request = GenerationRequest(

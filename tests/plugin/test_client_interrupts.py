@@ -16,14 +16,18 @@ from foley_plugin.client import _interrupts_held
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupt_during_set_up_is_delivered_after_it(number: int) -> None:
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Both signals raise KeyboardInterrupt here, as the plugin's CLI sets them up; set explicitly,
+    # because a process started in the background inherits SIGINT ignored.
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     steps = []
     try:
         with pytest.raises(KeyboardInterrupt):
             with _interrupts_held():
                 signal.raise_signal(number)
                 steps.append("call set up")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is signal.default_int_handler
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     assert steps == ["call set up"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
