@@ -177,7 +177,7 @@ def _generate(args: argparse.Namespace) -> int:
     missing = [w for w in windows if w.media.path is None]
     ready = [w for w in windows if w.media.path is not None]
     for window in missing:
-        print(f"foley: skipping clip {window.name!r}: {window.media.reason}", file=sys.stderr)
+        print(f"foley: skipping {window.media.reason}", file=sys.stderr)
     if not ready:
         raise PluginError(f"{source}: no video clip with readable media to score ({len(windows)} selected)")
     # Everything that can be checked before generation is: a run should not

@@ -122,7 +122,7 @@ def test_media_that_is_not_there_is_named_and_nothing_is_written(
         video.mkdir()
     status, err = run_in_process(capsys, "generate", source, "--engine", scripted_server.address)
     assert status == 1
-    assert f"skipping clip 'drop A': clip 'drop A': media not found ({video})" in err
+    assert f"foley: skipping clip 'drop A': media not found ({video})" in err
     assert f"{source}: no video clip with readable media to score (3 selected)" in err
     assert scripted.requests == [] and files_below(tmp_path) == ["bouncing-ball.mp4", "demo.otio"]
 
