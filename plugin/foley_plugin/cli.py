@@ -16,16 +16,20 @@ import opentimelineio as otio
 
 from . import demo
 from .client import EngineClient
-from .clips import ClipWindow, select_clips, timeline_rate
+from .clips import ClipWindow, select_clips, start_timecode, timeline_rate
 from .embedded import EmbeddedEngine
 from .errors import PluginError
 from .files import check_writable
 from .foley_track import add_foley_track, media_folder_for
+from .integrations import file_actions
+from .integrations import resolve as davinci_resolve
 from .jobs import GenerateOptions
+from .manifest import write_manifest
 from .media import unreadable_reason
+from .render_commands import RENDER_COMMANDS, add_render_commands, run_render_command
 from .resume import FinishedClips
 from .scoring import ClipScorer
-from .timeline_io import check_output_format, default_output_path, read_timeline, write_timeline
+from .timeline_io import check_output_format, default_output_path, read_timelines, write_timelines
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     run_demo = commands.add_parser("demo", help="make a demo video and timeline, then generate Foley for it")
     run_demo.add_argument("--folder", type=Path, default=Path("demo-out"), help="where the demo goes (default: ./demo-out)")
     _add_generate_options(run_demo, with_output=False)
+    add_render_commands(commands)
+
+    for name, verb in (("install", "add"), ("uninstall", "remove")):
+        integration = commands.add_parser(name, help=f"{verb} Generate Foley in DaVinci Resolve or in file managers")
+        integration.add_argument("target", choices=INTEGRATIONS, help="resolve: Workspace > Scripts > Edit > Generate Foley; "
+                                 "file-actions: right-click a timeline in KDE Dolphin or GNOME Files")
+        if name == "install":
+            integration.add_argument("--force", action="store_true", help="replace files in the way that foley did not install")
     return parser
 
 
@@ -57,7 +69,14 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
         parser.add_argument(
             "--ignore-timecode-mismatch", action="store_true", help="EDL: accept events whose source and record lengths differ"
         )
-    parser.add_argument("--engine", help="engine address (unix:/path/engine.sock or host:port); default: start one for this run")
+        parser.add_argument(
+            "--manifest", type=Path, help="also write a JSON list of the WAVs and their timeline frames (for editor scripts)"
+        )
+    parser.add_argument(
+        "--engine",
+        default=os.environ.get(ENGINE_ENV) or None,
+        help=f"engine address (unix:/path/engine.sock or host:port; or set {ENGINE_ENV}); default: start one for this run",
+    )
     parser.add_argument(
         "--engine-token-file",
         type=Path,
@@ -88,6 +107,9 @@ ENGINE_COMMANDS = ("data", "train", "eval", "convert")
 # The same variable `foley-engine serve` reads its token from.
 TOKEN_ENV = "FOLEY_ENGINE_TOKEN"
 ENGINE_WAIT_S = 180.0
+# The engine address when --engine is not given: how editor scripts and file actions reach a running engine.
+ENGINE_ENV = "FOLEY_ENGINE"
+INTEGRATIONS = ("resolve", "file-actions")
 
 
 def engine_token(path: Path | None) -> str | None:
@@ -107,8 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _interrupt_on_signals()
     try:
+        if args.command in ("install", "uninstall"):
+            return _integration(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command in RENDER_COMMANDS:
+            return run_render_command(args)
         return _generate(args)
     except KeyboardInterrupt:
         print(
@@ -156,16 +182,21 @@ def _demo(args: argparse.Namespace) -> int:
     args.track = args.clip = args.range = args.rate = None
     args.ignore_timecode_mismatch = False
     args.media_root = []
+    args.manifest = None
     return _generate(args)
 
 
 def _generate(args: argparse.Namespace) -> int:
     source = args.timeline
-    timeline = read_timeline(source, rate=args.rate, ignore_timecode_mismatch=args.ignore_timecode_mismatch)
+    timelines = read_timelines(source, rate=args.rate, ignore_timecode_mismatch=args.ignore_timecode_mismatch)
+    timeline = timelines[0]
+    if len(timelines) > 1:
+        print(f"foley: {source} holds {len(timelines)} timelines; scoring the first, {timeline.name!r} "
+              "(the others are written back unchanged)", file=sys.stderr)
     output = args.output or default_output_path(source)
     if output.resolve() == source.resolve():
         raise PluginError(f"{output}: the output would replace the input timeline; choose another -o")
-    check_output_format(output)
+    check_output_format(output, timeline_rate(timeline))
     windows = select_clips(
         timeline,
         tracks=[_track_key(t) for t in args.track] if args.track else None,
@@ -185,6 +216,8 @@ def _generate(args: argparse.Namespace) -> int:
     _check_media_readable(ready)
     media_folder = media_folder_for(output)
     check_writable(output.parent)
+    if args.manifest is not None:
+        check_writable(args.manifest.parent)
     if media_folder.is_dir():
         check_writable(media_folder)
     options = _options(args)
@@ -208,16 +241,44 @@ def _generate(args: argparse.Namespace) -> int:
         results = scorer.score(ready, reuse=not args.regenerate)
     add_foley_track(timeline, results, output)
     try:
-        write_timeline(timeline, output)
+        written = write_timelines(timelines, output)
     except PluginError as error:
         raise PluginError(
             f"{error}\nAll {len(results)} clip(s) are finished and kept in {media_folder}: "
             "run the same command again to write the timeline without generating them again."
         ) from None
+    output = written.path  # an AAF the AAF writer refused is written as .otio
+    for note in written.notes:
+        print(f"foley: {note}", file=sys.stderr)
+    if args.manifest is not None:
+        write_manifest(args.manifest, timeline, output)
     print(f"wrote {output} with a Foley track of {len(results)} clip(s); audio in {media_folder}")
     if missing:
-        print(f"foley: {len(missing)} clip(s) skipped for missing media (see above)", file=sys.stderr)
+        names = ", ".join(repr(w.name) for w in missing[:10]) + (", …" if len(missing) > 10 else "")
+        print(f"foley: {len(missing)} clip(s) skipped for missing media (see above): {names}", file=sys.stderr)
         return 3
+    return 0
+
+
+def _integration(args: argparse.Namespace) -> int:
+    """`foley install|uninstall resolve|file-actions`."""
+    if args.command == "install":
+        if args.target == "resolve":
+            path = davinci_resolve.install_script(force=args.force)
+            print(f"installed {path}\nrestart DaVinci Resolve, open a timeline on the Edit page and choose "
+                  "Workspace > Scripts > Edit > Generate Foley")
+        else:
+            paths = file_actions.install_actions(force=args.force)
+            print("installed:\n" + "\n".join(f"  {path}" for path in paths)
+                  + "\nright-click a timeline file: Generate Foley (Dolphin), Scripts > Generate Foley (GNOME Files)")
+        return 0
+    removed, kept = davinci_resolve.uninstall_script() if args.target == "resolve" else file_actions.uninstall_actions()
+    for path in removed:
+        print(f"removed {path}")
+    for path in kept:
+        print(f"foley: left {path} alone: foley did not install it", file=sys.stderr)
+    if not removed and not kept:
+        print(f"nothing to remove: {args.target} is not installed")
     return 0
 
 
@@ -244,7 +305,10 @@ def _track_key(text: str) -> str | int:
 
 
 def _parse_range(text: str, timeline: otio.schema.Timeline) -> otio.opentime.TimeRange:
-    """START-END as seconds or timecode; timecodes count from the timeline's start timecode."""
+    """START-END as seconds or timecode; timecodes count from the timeline's start timecode.
+
+    At 29.97 and 59.94 fps a timecode is drop-frame, written with ; or : alike.
+    """
     rate = timeline_rate(timeline)
     try:
         start_text, end_text = text.split("-")
@@ -256,10 +320,17 @@ def _parse_range(text: str, timeline: otio.schema.Timeline) -> otio.opentime.Tim
     return otio.opentime.TimeRange.range_from_start_end_time(start, end)
 
 
+# NTSC timecode is drop-frame unless it says otherwise (editors show it as HH:MM:SS;FF).
+_DROP_FRAME_RATES = (Fraction(30000, 1001), Fraction(60000, 1001))
+
+
 def _parse_time(text: str, rate: float, timeline: otio.schema.Timeline) -> otio.opentime.RationalTime:
     if ":" in text:
+        if ";" not in text and Fraction(rate).limit_denominator(1001) in _DROP_FRAME_RATES:
+            head, _, frames = text.rpartition(":")
+            text = f"{head};{frames}"
         time = otio.opentime.from_timecode(text, rate)
-        origin = timeline.global_start_time
+        origin = start_timecode(timeline)
         return time - origin if origin is not None and time >= origin else time
     return otio.opentime.RationalTime(round(Fraction(text) * Fraction(rate).limit_denominator(1001)), rate)
 

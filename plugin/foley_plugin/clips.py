@@ -1,11 +1,11 @@
 """Choosing the clips to score and the window of each one on the timeline.
 
 A clip's window is the part of it that is visible on the timeline: its range
-in its track (cut points, so transitions do not extend it), moved through every
-enclosing track's and stack's trimmed range and time effects into timeline
-time (see `layout`), optionally narrowed to a time range, and rounded to whole
-frames of the timeline's rate. Timeline time starts at 0; the timeline's
-global_start_time (start timecode) is not added.
+in its track (cut points, widened into the transitions beside it, where both
+clips show), moved through every enclosing track's and stack's trimmed range
+and time effects into timeline time (see `layout`), optionally narrowed to a
+time range, and rounded to whole frames of the timeline's rate. Timeline time
+starts at 0; the timeline's global_start_time (start timecode) is not added.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from foley_plugin.errors import SelectionError
-from foley_plugin.layout import Placement, intersect, place_items, top_level_track
+from foley_plugin.layout import Placement, intersect, place_items, record_start, top_level_track
 from foley_plugin.markers import (
     DEFAULT_CUE_MAX_FRAMES,
     Cue,
@@ -82,6 +82,22 @@ def timeline_rate(timeline: otio.schema.Timeline) -> float:
         if source_range is not None and source_range.duration.rate > 0:
             return source_range.duration.rate
     return DEFAULT_RATE
+
+
+def start_timecode(timeline: otio.schema.Timeline) -> otio.opentime.RationalTime | None:
+    """Return the timecode of the timeline's first frame, or None when it has none.
+
+    That is its global_start_time; the EDL reader leaves that unset and keeps
+    the first record timecode in the track instead (see `layout.record_start`).
+    """
+    if timeline.global_start_time is not None:
+        return timeline.global_start_time
+    tracks = list(timeline.tracks)
+    start = record_start(tracks[0]) if tracks else Fraction(0)
+    if start == 0:
+        return None
+    rate = timeline_rate(timeline)
+    return otio.opentime.RationalTime(round(start * exact_rate(rate)), rate)
 
 
 def select_clips(

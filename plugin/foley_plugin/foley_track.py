@@ -64,15 +64,18 @@ def add_foley_track(
     tracks "Foley 2", "Foley 3", …. Every range is at the timeline's frame
     rate, since RationalTime arithmetic promotes to the higher rate and an
     audio rate would change the timeline's apparent rate in some editors.
-    WAV paths are stored relative to `output_path`'s folder where possible.
-    No other track changes.
+    In an .otio output, WAV paths are relative to its folder where possible;
+    other formats get file:// URLs, which the XML and AAF importers of
+    Premiere, Resolve, Final Cut Pro and Media Composer need. No other track
+    changes.
     """
     rate = timeline_rate(timeline)
     for index in reversed(range(len(timeline.tracks))):
         if is_foley_track(timeline.tracks[index]):
             del timeline.tracks[index]
 
-    folder = Path(output_path).parent
+    output_path = Path(output_path)
+    folder = output_path.parent if output_path.suffix.lower() == ".otio" else None
     tracks = [
         _lane_track(number, lane, folder, rate)
         for number, lane in enumerate(_lanes(results), start=1)
@@ -98,7 +101,7 @@ def _lanes(results: Sequence[FoleyClipResult]) -> list[list[FoleyClipResult]]:
 
 
 def _lane_track(
-    number: int, lane: list[FoleyClipResult], folder: Path, rate: float
+    number: int, lane: list[FoleyClipResult], folder: Path | None, rate: float
 ) -> otio.schema.Track:
     track = otio.schema.Track(
         name=TRACK_NAME if number == 1 else f"{TRACK_NAME} {number}",
@@ -115,7 +118,7 @@ def _lane_track(
     return track
 
 
-def _foley_clip(result: FoleyClipResult, folder: Path, rate: float) -> otio.schema.Clip:
+def _foley_clip(result: FoleyClipResult, folder: Path | None, rate: float) -> otio.schema.Clip:
     frames = int(result.window.duration.value)
     return otio.schema.Clip(
         name=f"{result.window.name} (Foley)",
@@ -128,8 +131,10 @@ def _foley_clip(result: FoleyClipResult, folder: Path, rate: float) -> otio.sche
     )
 
 
-def _media_url(wav: Path, folder: Path) -> str:
-    """Return the WAV's path relative to `folder`, or its file:// URL when none exists."""
+def _media_url(wav: Path, folder: Path | None) -> str:
+    """Return the WAV's path relative to `folder`, else (no folder, or none exists) its file:// URL."""
+    if folder is None:
+        return wav.resolve().as_uri()
     try:
         return Path(os.path.relpath(wav.resolve(), folder.resolve())).as_posix()
     except ValueError:  # another drive on Windows

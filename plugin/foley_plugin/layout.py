@@ -84,8 +84,11 @@ class Placement:
 def place_items(timeline: otio.schema.Timeline) -> list[Placement]:
     """Return a Placement for the top-level stack and every item below it, depth first.
 
-    Transitions are skipped: OTIO gives the items on either side their cut-point
-    ranges, which is what plays on the timeline.
+    Transitions get no placement of their own. OTIO gives the items on either
+    side their cut-point ranges; a clip's window reaches into an adjacent
+    transition as well, since the picture of both clips shows there: the
+    outgoing clip until the cut plus the transition's out_offset, the incoming
+    one from the cut minus its in_offset.
     """
     stack = timeline.tracks
     trim_start = _composition_start(stack)
@@ -113,6 +116,18 @@ def top_level_track(placement: Placement) -> Placement | None:
     return chain[-2] if len(chain) >= 2 else None
 
 
+def record_start(track: otio.core.Composition) -> Fraction:
+    """Return the record timecode (seconds) of a top-level track's first frame, 0 if unknown.
+
+    OTIO's cmx_3600 (EDL) reader starts a track's source_range at minus the
+    first event's record timecode (-86400 for 01:00:00:00) and leaves it unset
+    when that is 0.
+    """
+    if track.source_range is None:
+        return Fraction(0)
+    return max(Fraction(0), -to_seconds(track.source_range.start_time))
+
+
 def intersect(a: Interval | None, b: Interval | None) -> Interval | None:
     """Return the overlap of two half-open intervals, or None when they do not overlap."""
     if a is None or b is None:
@@ -124,18 +139,38 @@ def intersect(a: Interval | None, b: Interval | None) -> Interval | None:
 def _place_children(parent: Placement, out: list[Placement]) -> None:
     composition = parent.item
     ranges = composition.range_of_all_children()
-    for child in composition:
+    children = list(composition)
+    for index, child in enumerate(children):
         if not isinstance(child, otio.core.Item):
             continue
         child_range = ranges[child]
-        placement = _place_child(parent, child, child_range)
+        placement = _place_child(parent, child, child_range, _transition_overlap(children, index))
         out.append(placement)
         if isinstance(child, otio.core.Composition):
             _place_children(placement, out)
 
 
+def _transition_overlap(children: list[otio.core.Composable], index: int) -> Interval:
+    """How far the clip at `index` shows before its cut-point start and after its end.
+
+    A transition before the clip shows it from `in_offset` ahead of the cut;
+    one after it shows it until `out_offset` past the cut.
+    """
+    if not isinstance(children[index], otio.schema.Clip):
+        return Fraction(0), Fraction(0)
+    before = children[index - 1] if index > 0 else None
+    after = children[index + 1] if index + 1 < len(children) else None
+    return (
+        to_seconds(before.in_offset) if isinstance(before, otio.schema.Transition) else Fraction(0),
+        to_seconds(after.out_offset) if isinstance(after, otio.schema.Transition) else Fraction(0),
+    )
+
+
 def _place_child(
-    parent: Placement, child: otio.core.Item, child_range: otio.opentime.TimeRange
+    parent: Placement,
+    child: otio.core.Item,
+    child_range: otio.opentime.TimeRange,
+    overlap: Interval,
 ) -> Placement:
     start = to_seconds(child_range.start_time)
     end = start + to_seconds(child_range.duration)
@@ -153,7 +188,7 @@ def _place_child(
         u_ref=trim_start + speed * (parent.u_ref - start),
         t_ref=parent.t_ref,
         speed=speed * parent.speed,
-        window=intersect(_extent(parent, start, end), parent.window),
+        window=intersect(_extent(parent, start - overlap[0], end + overlap[1]), parent.window),
         enabled=parent.enabled and child.enabled,
     )
 

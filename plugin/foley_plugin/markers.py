@@ -12,10 +12,13 @@ top-level stack (sequence markers, Kdenlive guides) to every clip. A marker on
 a gap counts as a marker of the gap's track: the AAF reader hangs track
 markers on whatever item lies under them, fillers included.
 
-Two readers place clip markers differently, recognised by their metadata:
-Kdenlive writes them relative to the clip's in-point ("kdenlive"), and the AAF
+Three readers place clip markers differently, recognised by their metadata:
+Kdenlive writes them relative to the clip's in-point ("kdenlive"); the AAF
 reader moves them into clips with `transformed_time`, which ignores time
-effects ("AAF" AttachedSlotID), so those are offsets at speed 1.
+effects ("AAF" AttachedSlotID), so those are offsets at speed 1; and the EDL
+reader hangs each `* LOC:` line on its event's clip but keeps the record
+(sequence) timecode it carries ("cmx_3600"; OpenTimelineIO issues #169 and
+#345), which often lies outside the clip's source range.
 
 Short markers are points: Media Composer, Kdenlive and Final Cut Pro X write
 point markers one frame long, so by default a marker of at most one frame (in
@@ -30,7 +33,7 @@ from fractions import Fraction
 
 import opentimelineio as otio
 
-from foley_plugin.layout import Placement, intersect
+from foley_plugin.layout import Placement, intersect, record_start, top_level_track
 from foley_plugin.timeutil import exact_rate, exact_value, to_seconds
 
 DEFAULT_CUE_MAX_FRAMES = 1
@@ -157,6 +160,10 @@ def _marker_ends(placement: Placement, marker: otio.schema.Marker) -> tuple[Frac
         # Kdenlive writes clip markers relative to the clip's in-point.
         start += placement.trim_start
         end += placement.trim_start
+    if "cmx_3600" in marker.metadata and isinstance(placement.item, otio.schema.Clip):
+        top = top_level_track(placement)
+        origin = record_start(top.item) if top is not None else Fraction(0)
+        return start - origin, end - origin
     if _aaf(marker).get("AttachedSlotID") is not None:
         # The AAF reader moved these from the track with transformed_time,
         # which ignores time effects: they are offsets at speed 1.

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import copy
 import os
+import re
+import tempfile
 import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
@@ -15,25 +20,37 @@ from foley_plugin.timeutil import from_seconds, to_seconds
 
 DEFAULT_EDL_RATE = 24.0
 
-# Formats this plugin writes, by suffix. Left out on purpose: AAF (the writer
-# drops every marker and needs Avid mob IDs on each clip) and OTIOZ/OTIOD
+# Formats this plugin writes, by suffix. Left out on purpose: OTIOZ/OTIOD
 # bundles (the writers copy in every media file, found relative to the current
-# folder, and refuse to replace an existing file).
+# folder, and refuse to replace an existing file). The AAF writer takes only
+# some timelines (see `_write_aaf`).
 _WRITERS = {
     ".otio": "otio_json",
     ".xml": "fcp_xml",
     ".fcpxml": "fcpx_xml",
     ".edl": "cmx_3600",
+    ".aaf": "AAF",
 }
 
 # Formats that keep an added audio track. An EDL holds a single video track, so
 # the default output for EDL input (and for formats not written) is .otio.
-_FOLEY_FORMATS = (".otio", ".xml", ".fcpxml")
+_FOLEY_FORMATS = (".otio", ".xml", ".fcpxml", ".aaf")
+
+# The frame rates otio-fcpx-xml-adapter 1.0.0 handles. It reads an NTSC
+# format (frameDuration 1001/30000s) as a whole-number rate (29), truncating
+# every time to that, and writes NTSC timelines with an empty frameDuration.
+_FCPXML_RATES = (24, 25, 30, 50, 60)
+_FCPXML_FRAME_DURATION = re.compile(r'frameDuration="(\d+)/(\d+)s"')
+
+# Kdenlive project files need an adapter OTIO no longer ships (its authors
+# deprecated it when Kdenlive 25.04 began to read and write .otio itself).
+_KDENLIVE_SUFFIX = ".kdenlive"
 
 # Where each timeline read in this process came from, so that writing never
-# replaces its own input. Keyed by id() with a weak reference to tell a live
-# timeline from a later object that happens to reuse the id.
-_SOURCES: dict[int, tuple[weakref.ref, Path]] = {}
+# replaces its own input, and the name of the collection that held it (an
+# FCPXML event), so that writing several timelines keeps it. Keyed by id() with
+# a weak reference to tell a live timeline from a later object reusing the id.
+_SOURCES: dict[int, tuple[weakref.ref, Path, str]] = {}
 
 
 def readable_suffixes() -> dict[str, str]:
@@ -61,10 +78,15 @@ def read_timelines(
     `rate` is the frame rate of an EDL (EDLs do not store one; default 24);
     `ignore_timecode_mismatch` lets the EDL reader recompute record times from
     source times where they disagree. Both are ignored for other formats.
-    Raises TimelineError for a missing, unknown, unreadable or empty file.
+    FCP7 XML tracks and items marked <enabled>FALSE</enabled> come back
+    disabled (the reader leaves them enabled). Raises TimelineError for a
+    missing, unknown, unreadable or empty file, and for FCPXML at a rate its
+    reader misreads (NTSC).
     """
     path = Path(path)
     adapter = _reader_for(path)
+    if adapter == "fcpx_xml":
+        _check_fcpxml_rates(path)
     options: dict = {}
     if adapter == "cmx_3600":
         options = {
@@ -82,7 +104,10 @@ def read_timelines(
             f"{path}: holds no timeline (only {_describe(result)}); "
             "export a sequence or project from the editor instead"
         )
-    _remember_source(timelines, path)
+    if adapter == "fcp_xml":
+        for timeline in timelines:
+            _disable_what_fcp_xml_disables(timeline)
+    _remember_source(timelines, path, "" if isinstance(result, otio.schema.Timeline) else result.name)
     return timelines
 
 
@@ -99,7 +124,7 @@ def read_timeline(
 def default_output_path(input_path: Path) -> Path:
     """Return where the result of `input_path` goes by default: `<stem>.foley<suffix>` beside it.
 
-    Formats that cannot carry the new Foley track or are not written (EDL, AAF,
+    Formats that cannot carry the new Foley track or are not written (EDL,
     OTIOZ bundles) get `.otio`.
     """
     input_path = Path(input_path)
@@ -109,11 +134,13 @@ def default_output_path(input_path: Path) -> Path:
     return input_path.with_name(f"{input_path.stem}.foley{suffix}")
 
 
-def check_output_format(path: Path) -> None:
+def check_output_format(path: Path, rate: float | None = None) -> None:
     """TimelineError unless `path`'s format is written here and keeps an added audio track.
 
-    Checked before any generation, so that a result that could not be saved in
-    that format is refused before the engine spends time on it.
+    `rate` is the timeline's frame rate, where known: the FCPXML writer takes
+    only whole-number rates. Checked before any generation, so that a result
+    that could not be saved in that format is refused before the engine spends
+    time on it.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -122,14 +149,38 @@ def check_output_format(path: Path) -> None:
             f"{path}: {suffix or 'a file without a suffix'} cannot hold the Foley track; "
             f"write the result as {', '.join(_FOLEY_FORMATS)}"
         )
+    if suffix == ".fcpxml" and rate is not None and rate not in _FCPXML_RATES:
+        raise TimelineError(
+            f"{path}: the FCPXML writer (otio-fcpx-xml-adapter) cannot write a {rate:.3f} fps timeline "
+            f"(only {', '.join(map(str, _FCPXML_RATES))} fps); write the result as .otio or .xml instead"
+        )
 
 
-def write_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
-    """Write `timeline` to `path` atomically, in the format its suffix names.
+@dataclass(frozen=True)
+class Written:
+    """Where a result was written, and what the user should know about it (one line each)."""
 
-    The whole file is rendered first, then written with
-    `files.write_atomically`: a reader never sees half a file and a failure
-    leaves nothing behind. Refuses to replace the file the timeline was read from.
+    path: Path
+    notes: tuple[str, ...] = ()
+
+
+def write_timeline(timeline: otio.schema.Timeline, path: Path) -> Written:
+    """Write one timeline to `path`; see `write_timelines`."""
+    return write_timelines([timeline], path)
+
+
+def write_timelines(timelines: Sequence[otio.schema.Timeline], path: Path) -> Written:
+    """Write `timelines` to `path` atomically, in the format its suffix names.
+
+    Several timelines (an FCPXML event or library holds more than one) are
+    written together, as the file they came from held them. The whole file is
+    rendered first, then written with `files.write_atomically`: a reader never
+    sees half a file and a failure leaves nothing behind. Refuses to replace
+    the file a timeline was read from.
+
+    The AAF writer takes one timeline whose clips, gaps and transitions all
+    run at the timeline's rate, and drops every marker. A timeline it cannot
+    take is written as .otio under the same name instead; the notes say so.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -139,31 +190,84 @@ def write_timeline(timeline: otio.schema.Timeline, path: Path) -> None:
             f"{path}: cannot write {suffix or 'files without a suffix'}; "
             f"timelines can be written as {', '.join(_WRITERS)}"
         )
-    source = _source_of(timeline)
-    if source is not None and _same_file(source, path):
-        raise TimelineError(
-            f"{path}: is the timeline's own input; write the result to a new file "
-            f"(for example {default_output_path(source).name})"
-        )
-    if adapter == "cmx_3600":
-        _check_fits_edl(timeline, path)
-        # The EDL writer edits the timeline it is given (it appends a gap after
-        # a trailing transition), so it gets a copy.
-        timeline = copy.deepcopy(timeline)
-    elif adapter == "fcp_xml":
-        timeline = _with_shared_file_ranges(timeline)
-
+    for timeline in timelines:
+        source = _source_of(timeline)
+        if source is not None and _same_file(source, path):
+            raise TimelineError(
+                f"{path}: is the timeline's own input; write the result to a new file "
+                f"(for example {default_output_path(source).name})"
+            )
     folder = path.parent
     if not folder.is_dir():
         raise TimelineError(f"{path}: folder {folder} does not exist")
+    if adapter == "AAF":
+        return _write_aaf(timelines, path)
+
+    collection = _collection_name(timelines[0])
+    if adapter == "cmx_3600":
+        for timeline in timelines:
+            _check_fits_edl(timeline, path)
+        # The EDL writer edits the timeline it is given (it appends a gap after
+        # a trailing transition), so it gets a copy.
+        timelines = [copy.deepcopy(timeline) for timeline in timelines]
+    elif adapter == "fcp_xml":
+        timelines = [_with_shared_file_ranges(timeline) for timeline in timelines]
+    result = timelines[0] if len(timelines) == 1 else otio.schema.SerializableCollection(
+        name=collection, children=[copy.deepcopy(timeline) for timeline in timelines]
+    )
     try:
-        text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
+        text = otio.adapters.write_to_string(result, adapter_name=adapter)
     except Exception as exc:  # adapters raise anything; the message names the cause
         raise TimelineError(
             f"{path}: the {adapter} writer failed ({_brief(exc)}); "
             f"try another format: {', '.join(_FOLEY_FORMATS)}"
         ) from exc
     write_atomically(path, text.encode("utf-8"))
+    return Written(path)
+
+
+def _write_aaf(timelines: Sequence[otio.schema.Timeline], path: Path) -> Written:
+    """Write an AAF, or, where the AAF writer refuses the timeline, the same name as .otio."""
+    fallback = path.with_suffix(".otio")
+    if len(timelines) != 1:
+        reason = f"an AAF holds one timeline and there are {len(timelines)}"
+    else:
+        try:
+            data = _aaf_bytes(timelines[0])
+        except Exception as exc:  # the AAF writer raises validation, adapter and type errors
+            reason = _brief_aaf_error(exc)
+        else:
+            write_atomically(path, data)
+            markers = _marker_total(timelines[0])
+            notes = (
+                (f"{path}: AAF keeps no markers, so the sequence's {markers} marker(s) are not in it "
+                 "(they stay in the editor's own sequence)",) if markers else ()
+            )
+            return Written(path, notes)
+    written = write_timelines(timelines, fallback)
+    return Written(written.path, (f"{path}: not written, the AAF writer cannot take this timeline "
+                                  f"({reason}); wrote {fallback} instead",))
+
+
+def _aaf_bytes(timeline: otio.schema.Timeline) -> bytes:
+    """The AAF file of `timeline`, made in a scratch folder (the AAF writer writes only to a path)."""
+    with tempfile.TemporaryDirectory(prefix="foley-aaf-") as scratch:
+        temp = Path(scratch) / "timeline.aaf"
+        # Clips without an Avid mob ID (every Foley clip) get a new one.
+        otio.adapters.write_to_file(timeline, str(temp), adapter_name="AAF", use_empty_mob_ids=True)
+        return temp.read_bytes()
+
+
+def _brief_aaf_error(exc: Exception) -> str:
+    # A validation error lists every offending item, one per line: the first says enough.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _marker_total(timeline: otio.schema.Timeline) -> int:
+    items = [timeline.tracks, *timeline.tracks.find_children(descended_from_type=otio.core.Item)]
+    return sum(len(item.markers) for item in items)
 
 
 def _reader_for(path: Path) -> str:
@@ -171,6 +275,12 @@ def _reader_for(path: Path) -> str:
         raise TimelineError(f"{path}: no such file")
     readers = readable_suffixes()
     adapter = readers.get(path.suffix.lower())
+    if adapter is None and path.suffix.lower() == _KDENLIVE_SUFFIX:
+        raise TimelineError(
+            f"{path}: Kdenlive project files are not read here (no OTIO adapter for .kdenlive is "
+            "installed); in Kdenlive 25.04 or later export the timeline as OpenTimelineIO (.otio) "
+            "and run foley on that file, then import the .foley.otio result back into Kdenlive"
+        )
     if adapter is None:
         raise TimelineError(
             f"{path}: unknown timeline format {path.suffix or '(no suffix)'}; "
@@ -226,11 +336,11 @@ def _describe(result: otio.core.SerializableObject) -> str:
     return type(result).__name__
 
 
-def _remember_source(timelines: list[otio.schema.Timeline], path: Path) -> None:
-    for key in [key for key, (ref, _) in _SOURCES.items() if ref() is None]:
+def _remember_source(timelines: list[otio.schema.Timeline], path: Path, collection: str) -> None:
+    for key in [key for key, (ref, *_) in _SOURCES.items() if ref() is None]:
         del _SOURCES[key]
     for timeline in timelines:
-        _SOURCES[id(timeline)] = (weakref.ref(timeline), path.resolve())
+        _SOURCES[id(timeline)] = (weakref.ref(timeline), path.resolve(), collection)
 
 
 def _source_of(timeline: otio.schema.Timeline) -> Path | None:
@@ -240,10 +350,46 @@ def _source_of(timeline: otio.schema.Timeline) -> Path | None:
     return entry[1]
 
 
+def _collection_name(timeline: otio.schema.Timeline) -> str:
+    entry = _SOURCES.get(id(timeline))
+    return entry[2] if entry is not None and entry[0]() is timeline else ""
+
+
 def _same_file(a: Path, b: Path) -> bool:
     if a.exists() and b.exists():
         return os.path.samefile(a, b)
     return a.resolve() == b.resolve()
+
+
+def _check_fcpxml_rates(path: Path) -> None:
+    """Refuse FCPXML in a format the FCPXML reader would misread (NTSC rates, see _FCPXML_RATES)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise TimelineError(f"{path}: cannot be read ({error.strerror or error})") from None
+    rates = {Fraction(int(den), int(num)) for num, den in _FCPXML_FRAME_DURATION.findall(text) if int(num)}
+    unsupported = sorted(r for r in rates if r not in _FCPXML_RATES)
+    if unsupported:
+        shown = ", ".join(f"{float(r):.3f}" for r in unsupported)
+        raise TimelineError(
+            f"{path}: uses {shown} fps, which the FCPXML reader (otio-fcpx-xml-adapter) reads as a "
+            "whole-number rate, so every clip and marker would land on the wrong frame; bring the "
+            "project over another way (for example import the FCPXML into DaVinci Resolve and export "
+            "the timeline as .otio)"
+        )
+
+
+def _disable_what_fcp_xml_disables(timeline: otio.schema.Timeline) -> None:
+    """Disable the tracks and items whose FCP7 XML element says <enabled>FALSE</enabled>.
+
+    otio-fcp-adapter 1.0.0 reads every track and clip as enabled, but keeps
+    the element's own fields in metadata["fcp_xml"], `enabled` among them.
+    """
+    for item in timeline.tracks.find_children(descended_from_type=otio.core.Item):
+        fields = item.metadata.get("fcp_xml")
+        flag = fields.get("enabled") if isinstance(fields, Mapping) else None
+        if isinstance(flag, str) and flag.strip().upper() == "FALSE":
+            item.enabled = False
 
 
 def _check_fits_edl(timeline: otio.schema.Timeline, path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from foley_plugin.clips import select_clips
 from foley_plugin.foley_track import is_foley_track
+from foley_plugin.media import url_to_path
 from foley_plugin.timeline_io import read_timeline
 from foley_plugin.wav import read_wav
 
@@ -39,7 +40,7 @@ def assert_aligned(source: Path, output: Path, track_args: list[str], *, read_ra
     for item in foley:
         assert item.source_range.duration.rate == video_rate and item.source_range.start_time.rate == video_rate
     for clip, window in zip(clips, scored):
-        wav = output.parent / clip.media_reference.target_url
+        wav = url_to_path(clip.media_reference.target_url, output.parent)
         samples, rate = read_wav(wav)
         assert rate == 48_000
         expected = round(window.duration.value * 48_000 / window.duration.rate)

@@ -92,13 +92,23 @@ def test_clips_in_a_nested_stack_are_scored_where_they_appear():
     assert (deep.track_name, deep.track_index) == ("V1", 0)
 
 
-def test_transitions_leave_cut_point_windows():
-    dissolve = otio.schema.Transition(in_offset=otio.opentime.RationalTime(6, 24),
-                                      out_offset=otio.opentime.RationalTime(6, 24))
+def test_a_transition_shows_both_clips_so_both_windows_cover_it():
+    # Cut at frame 48; the dissolve runs from 4 frames before it to 8 after.
+    dissolve = otio.schema.Transition(in_offset=otio.opentime.RationalTime(4, 24),
+                                      out_offset=otio.opentime.RationalTime(8, 24))
     tl = timeline(track(clip("out", 0, 48), dissolve, clip("in", 10, 48)))
     windows = select_clips(tl)
-    assert [(w.timeline_start.value, w.duration.value) for w in windows] == [(0, 48), (48, 48)]
-    assert windows[1].media_start == F(10, 24)
+    assert [(w.timeline_start.value, w.duration.value) for w in windows] == [(0, 56), (44, 52)]
+    # The incoming clip starts showing 4 frames before its in-point.
+    assert windows[1].media_start == F(6, 24)
+
+
+def test_a_transition_from_a_gap_extends_only_the_clip():
+    fade_in = otio.schema.Transition(in_offset=otio.opentime.RationalTime(3, 24),
+                                     out_offset=otio.opentime.RationalTime(3, 24))
+    tl = timeline(track(gap(24), fade_in, clip("in", 10, 48)))
+    (window,) = select_clips(tl)
+    assert (window.timeline_start.value, window.duration.value) == (21, 51)
 
 
 def test_global_start_time_is_not_added():

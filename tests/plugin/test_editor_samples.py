@@ -19,7 +19,7 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
-from foley_plugin.clips import select_clips, timeline_rate
+from foley_plugin.clips import select_clips, start_timecode, timeline_rate
 from foley_plugin.errors import TimelineError
 from foley_plugin.layout import place_items
 from foley_plugin.markers import Cue, collect_markers
@@ -122,15 +122,19 @@ def json_counts(path: Path) -> tuple[int, int]:
 
 
 def fcp7_counts(path: Path) -> tuple[int, int]:
-    """(video clip items, markers) of the top sequence of an FCP7 XML file.
+    """(enabled video clip items on enabled tracks, markers) of the top sequence of an FCP7 XML file.
 
     A clipitem holding a nested <sequence> loads as a Stack, and the reader
     keeps only the nested sequence's own markers, not those of its contents.
     """
+
+    def enabled(element: ET.Element) -> bool:
+        return (element.findtext("enabled") or "TRUE").strip().upper() != "FALSE"
+
     sequence = ET.parse(path).getroot().find("sequence")
-    video = sequence.findall("./media/video/track/clipitem")
-    clips = [c for c in video if c.find("sequence") is None]
-    generators = sequence.findall("./media/video/track/generatoritem")
+    tracks = [t for t in sequence.findall("./media/video/track") if enabled(t)]
+    clips = [c for t in tracks for c in t.findall("clipitem") if c.find("sequence") is None and enabled(c)]
+    generators = [g for t in tracks for g in t.findall("generatoritem") if enabled(g)]
     markers = (
         sequence.findall("./marker")
         + sequence.findall("./media/*/track/clipitem/marker")
@@ -266,6 +270,53 @@ def test_premiere_sequence_markers_reach_the_clips_under_them(samples):
     labels = {w.name: [c.label for c in w.cues] for w in select_clips(tl)}
     assert labels["test_title"] == ["My MArker 1", "RED", "dsf"]
     assert labels["sc01_sh030_anim.mov"] == ["RED", "dsf"]
+
+
+def test_edl_locators_are_record_timecode_even_outside_their_clips_source(samples):
+    # The EDL's record column starts at 00:59:53:11. Event 004 is recorded from
+    # 00:59:58:00 (source 01:00:10:01 on) and carries LOCs at 01:00:01:14 and
+    # 01:00:02:14, outside its source range; event 007 is recorded from
+    # 01:00:13:17 with a LOC at 01:00:15:13.
+    def frames(timecode: str) -> int:
+        return int(otio.opentime.from_timecode(timecode, 24).value)
+
+    (tl,) = load(samples, "edl/screening_example.edl")
+    cues = {w.name: [(w.timeline_start.value, c.time * 24, c.label) for c in w.cues] for w in select_clips(tl) if w.cues}
+    start = frames("00:59:53:11")
+    event_4, event_7 = frames("00:59:58:00"), frames("01:00:13:17")
+    assert cues == {
+        "ZZ100_504C (LAY1)": [(event_4 - start, frames("01:00:01:14") - event_4, "ANIM FIX NEEDED"),
+                              (event_4 - start, frames("01:00:02:14") - event_4, "ANIM FIX NEEDED")],
+        "ZZ100_508 (LAY2)": [(event_7 - start, frames("01:00:15:13") - event_7, "GREEN")],
+    }
+
+
+def test_start_timecode_of_an_edl_is_its_first_record_timecode(samples):
+    # --range timecodes count from it; the EDL reader sets no global_start_time.
+    (screening,) = load(samples, "edl/screening_example.edl")
+    assert start_timecode(screening) == otio.opentime.from_timecode("00:59:53:11", 24)
+    (gaps,) = load(samples, "edl/gap_test.edl")  # records from 00:00:00:00
+    assert start_timecode(gaps) is None
+    (premiere,) = load(samples, "aaf/2997fps-DFTC.aaf")
+    assert start_timecode(premiere) == premiere.global_start_time
+
+
+def test_fcp7_disabled_clips_and_tracks_get_no_foley(samples):
+    # Video track 1 holds two disabled clips between enabled ones; video track 3 is disabled.
+    (tl,) = load(samples, "fcp7-xml/premiere_enable_property.xml")
+    assert sorted(w.name for w in select_clips(tl)) == ["source.mp4", "source.mp4", "source3.mp4"]
+    assert sorted(c.name for c in tl.find_clips() if not c.enabled) == [
+        "audio_track_1_disabled_1", "video_track_1_disabled_1", "video_track_1_disabled_2", "video_track_3_disabled_1",
+    ]
+    assert [t.enabled for t in tl.video_tracks()] == [True, True, False]
+
+
+def test_kdenlive_dissolves_show_both_clips(samples):
+    # Cuts at frames 24 and 48; the first dissolve runs 12 frames before its cut and 4
+    # after, the second 4 before and 12 after. Each clip plays wherever it shows.
+    (tl,) = load(samples, "kdenlive/test-transitions.otio")
+    windows = [(w.name, w.timeline_start.value, w.timeline_range.end_time_exclusive().value) for w in select_clips(tl)]
+    assert windows == [("red.png", 0, 24 + 4), ("yellow.png", 24 - 12, 48 + 12), ("blue.png", 48 - 4, 72)]
 
 
 def round_trip_summary(tl: otio.schema.Timeline) -> dict:

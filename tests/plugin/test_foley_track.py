@@ -75,6 +75,15 @@ def test_media_paths_are_relative_to_the_output(tmp_path):
     assert foley.find_clips()[0].media_reference.target_url == "../renders/door 1.wav"
 
 
+@pytest.mark.parametrize("suffix", [".xml", ".fcpxml", ".aaf"])
+def test_media_are_file_urls_where_the_editors_importers_want_them(tmp_path, suffix):
+    tl = make_edit()
+    (door, *_) = select_clips(tl)
+    result = FoleyClipResult(door, tmp_path / "renders" / "door 1.wav", {})
+    foley = add_foley_track(tl, [result], tmp_path / "out" / f"cut.foley{suffix}")
+    assert foley.find_clips()[0].media_reference.target_url == f"file://{tmp_path}/renders/door%201.wav"
+
+
 def test_second_run_replaces_the_first(tmp_path):
     tl = make_edit()
     windows = select_clips(tl)

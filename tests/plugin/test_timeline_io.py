@@ -9,6 +9,7 @@ import pytest
 
 from foley_plugin import files, timeline_io
 from foley_plugin.errors import OutputError, PluginError, TimelineError
+from foley_plugin.foley_track import is_foley_track
 from foley_plugin.timeline_io import (
     check_output_format,
     default_output_path,
@@ -16,8 +17,9 @@ from foley_plugin.timeline_io import (
     read_timelines,
     readable_suffixes,
     write_timeline,
+    write_timelines,
 )
-from tests.plugin.otio_builders import clip, timeline, track
+from tests.plugin.otio_builders import clip, span, timeline, track
 
 
 def write_otio(path: Path, tl: otio.schema.Timeline | None = None) -> Path:
@@ -110,7 +112,7 @@ def test_default_output_path():
     assert default_output_path(Path("/e/cut.xml")) == Path("/e/cut.foley.xml")
     assert default_output_path(Path("/e/cut.fcpxml")) == Path("/e/cut.foley.fcpxml")
     assert default_output_path(Path("/e/cut.otio")) == Path("/e/cut.foley.otio")
-    assert default_output_path(Path("/e/cut.aaf")) == Path("/e/cut.foley.otio")
+    assert default_output_path(Path("/e/cut.aaf")) == Path("/e/cut.foley.aaf")
     assert default_output_path(Path("/e/cut.edl")) == Path("/e/cut.foley.otio")
 
 
@@ -171,17 +173,17 @@ def test_a_disk_that_fills_mid_write_leaves_no_temp_file_and_keeps_the_old_outpu
 
 
 def test_an_output_format_without_room_for_the_foley_track_is_refused_up_front(tmp_path):
-    for name in ("cut.otio", "cut.xml", "cut.fcpxml"):
+    for name in ("cut.otio", "cut.xml", "cut.fcpxml", "cut.aaf"):
         check_output_format(tmp_path / name)
-    for name in ("cut.edl", "cut.aaf", "cut.mov", "cut"):
+    for name in ("cut.edl", "cut.otioz", "cut.mov", "cut"):
         with pytest.raises(TimelineError, match=r"cannot hold the Foley track.*\.otio"):
             check_output_format(tmp_path / name)
 
 
 def test_formats_that_cannot_be_written(tmp_path):
     tl = timeline(track(clip("a", 0, 24)))
-    with pytest.raises(TimelineError, match=r"\.otio.*\.fcpxml"):
-        write_timeline(tl, tmp_path / "cut.aaf")
+    with pytest.raises(TimelineError, match=r"written as \.otio.*\.aaf"):
+        write_timeline(tl, tmp_path / "cut.otioz")
     with pytest.raises(TimelineError, match="written as"):
         write_timeline(tl, tmp_path / "cut.mov")
     assert os.listdir(tmp_path) == []
@@ -204,3 +206,84 @@ def test_written_file_keeps_the_mode_of_the_file_it_replaces(tmp_path):
     write_timeline(timeline(track(clip("a", 0, 24))), out)
     assert out.stat().st_mode & 0o777 == 0o640
 
+
+
+def test_an_aaf_is_written_where_the_aaf_writer_can_and_says_that_markers_are_left_out(samples, tmp_path):
+    tl = read_timeline(samples / "aaf" / "marker-over-transition.aaf")
+    media = tmp_path / "cut.foley-media"
+    media.mkdir()
+    (media / "01-shot.wav").write_bytes(b"")
+    foley = clip("shot (Foley)", 0, 24, url=(media / "01-shot.wav").as_uri())
+    foley.media_reference.available_range = span(0, 24)
+    tl.tracks.append(track(foley, name="Foley", kind=otio.schema.TrackKind.Audio))
+    out = tmp_path / "cut.foley.aaf"
+
+    written = write_timeline(tl, out)
+
+    assert written.path == out and os.listdir(tmp_path) == ["cut.foley-media", "cut.foley.aaf"]
+    assert written.notes == (
+        f"{out}: AAF keeps no markers, so the sequence's 5 marker(s) are not in it "
+        "(they stay in the editor's own sequence)",
+    )
+    back = read_timeline(out)
+    assert [c.name for c in back.find_clips()] == [c.name for c in tl.find_clips()]
+    (foley,) = [t for t in back.tracks if is_foley_track(t)]
+    assert [c.media_reference.target_url for c in foley.find_clips()] == [(media / "01-shot.wav").as_uri()]
+
+
+def test_a_timeline_the_aaf_writer_refuses_is_written_as_otio(samples, tmp_path):
+    # 23.976 fps media in a 29.97 fps sequence: the AAF writer wants one rate.
+    tl = read_timeline(samples / "aaf" / "2997fps-DFTC.aaf")
+    out = tmp_path / "cut.foley.aaf"
+
+    written = write_timeline(tl, out)
+
+    assert written.path == tmp_path / "cut.foley.otio" and os.listdir(tmp_path) == ["cut.foley.otio"]
+    (note,) = written.notes
+    assert note.startswith(f"{out}: not written, the AAF writer cannot take this timeline (")
+    assert "29.97" in note and "23.976" in note and note.endswith(f"; wrote {written.path} instead")
+    assert read_timeline(written.path).to_json_string() == tl.to_json_string()
+
+
+def test_every_timeline_of_a_file_is_written_back_in_its_collection(samples, tmp_path):
+    source = samples / "fcpx-xml" / "fcpx_event.fcpxml"
+    timelines = read_timelines(source)
+    out = tmp_path / "event.fcpxml"
+
+    assert write_timelines(timelines, out).path == out
+
+    assert [t.to_json_string() for t in read_timelines(out)] == [t.to_json_string() for t in timelines]
+    collection = otio.adapters.read_from_file(str(out))
+    assert collection.name == otio.adapters.read_from_file(str(source)).name == "OpenTimeline_Event"
+
+
+def test_kdenlive_project_files_ask_for_an_otio_export(tmp_path):
+    if ".kdenlive" in readable_suffixes():
+        pytest.skip("an OTIO adapter for .kdenlive is installed here")
+    project = tmp_path / "cut.kdenlive"
+    project.write_text('<?xml version="1.0"?><mlt producer="main_bin"/>')
+    with pytest.raises(TimelineError) as error:
+        read_timeline(project)
+    message = str(error.value)
+    assert message.startswith(f"{project}: Kdenlive project files are not read here")
+    assert "Kdenlive 25.04 or later" in message and "OpenTimelineIO (.otio)" in message
+
+
+def test_ntsc_fcpxml_is_refused_since_its_reader_would_misplace_every_clip(samples, tmp_path):
+    # The same project at 29.97 fps: otio-fcpx-xml-adapter 1.0.0 would read it as 29 fps.
+    text = (samples / "fcpx-xml" / "fcpx_project.fcpxml").read_text()
+    assert 'frameDuration="100/3000s"' in text
+    ntsc = tmp_path / "ntsc.fcpxml"
+    ntsc.write_text(text.replace('frameDuration="100/3000s"', 'frameDuration="1001/30000s"'))
+    with pytest.raises(TimelineError, match=r"uses 29\.970 fps, which the FCPXML reader .* wrong frame") as error:
+        read_timeline(ntsc)
+    assert str(error.value).startswith(f"{ntsc}: ")
+
+
+def test_fcpxml_output_needs_a_rate_its_writer_knows(tmp_path):
+    for rate in (24, 25, 30.0, 50, 60):
+        check_output_format(tmp_path / "cut.fcpxml", rate)
+    for rate in (24000 / 1001, 30000 / 1001, 15):
+        with pytest.raises(TimelineError, match=r"cannot write a .* fps timeline .* as \.otio or \.xml instead"):
+            check_output_format(tmp_path / "cut.fcpxml", rate)
+    check_output_format(tmp_path / "cut.xml", 30000 / 1001)
