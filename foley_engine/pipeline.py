@@ -267,6 +267,7 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         semantic_strength: float = 1.0,
         num_inference_steps: int = 25,
         guidance_scale: float = 4.5,
+        adapter_guidance: bool = True,
         generator: torch.Generator | list[torch.Generator] | None = None,
         latents: torch.Tensor | None = None,
         init_mel: torch.Tensor | None = None,
@@ -286,6 +287,11 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             temporal_strength, semantic_strength: each adapter's conditioning scale; 0 skips it.
             num_inference_steps: scheduler steps.
             guidance_scale: classifier-free guidance weight; ≤ 1 runs without guidance.
+            adapter_guidance: under guidance, run the adapters on the conditional half only
+                (the unconditional prediction gets no residuals, as in diffusers' `guess_mode`),
+                so guidance scales the adapters' effect along with the video condition's and
+                each adapter runs on half the batch. False adds them to both halves, the
+                plain ControlNet recipe, under which guidance leaves their effect as it is.
             generator: torch generator(s) for the initial noise.
             latents: initial noise (B, C, h, w) instead of drawing it.
             init_mel: (B, 128, 512) normalised mel to start from (SDEdit); `strength` in
@@ -345,13 +351,15 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             latents = self.scheduler.add_noise(start, latents, timesteps[:1].repeat(batch))
 
         # Adapters without a mask or with zero strength are never run.
+        conditional_only = do_guidance and adapter_guidance
+        both_halves = do_guidance and not adapter_guidance
         conditions = []
         for name, mask in masks.items():
             if mask is None or strengths[name] == 0:
                 continue
             adapter = getattr(self, name)
             image = self.conditioning_image(adapter, torch.as_tensor(mask), latents).to(dtype)
-            conditions.append((adapter, torch.cat([image] * 2) if do_guidance else image, strengths[name]))
+            conditions.append((adapter, torch.cat([image] * 2) if both_halves else image, strengths[name]))
 
         with self.progress_bar(total=len(timesteps)) as progress_bar:
             for i, t in enumerate(timesteps):
@@ -360,9 +368,9 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
                 down_residuals, mid_residual = None, None
                 for adapter, image, scale in conditions:
                     down, mid = adapter(
-                        model_input,
+                        model_input[batch:] if conditional_only else model_input,
                         t,
-                        encoder_hidden_states=context,
+                        encoder_hidden_states=context[batch:] if conditional_only else context,
                         controlnet_cond=image,
                         conditioning_scale=scale,
                         return_dict=False,
@@ -372,6 +380,10 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
                     else:
                         down_residuals = [a + b for a, b in zip(down_residuals, down)]
                         mid_residual = mid_residual + mid
+                if down_residuals is not None and conditional_only:
+                    # The unconditional half gets no residuals.
+                    down_residuals = [torch.cat([torch.zeros_like(r), r]) for r in down_residuals]
+                    mid_residual = torch.cat([torch.zeros_like(mid_residual), mid_residual])
                 noise = self.unet(
                     model_input,
                     t,

@@ -124,6 +124,37 @@ def test_adapters_act_only_with_a_mask_and_a_strength(live_pipeline: RhythmicFol
     assert not np.array_equal(guided, plain)
 
 
+def test_adapter_guidance_runs_the_adapters_on_the_conditional_half_only(
+    live_pipeline: RhythmicFoleyPipeline,
+) -> None:
+    adapter_batches: list[int] = []
+    unet_residuals: list[torch.Tensor] = []
+    hooks = [
+        live_pipeline.temporal_adapter.register_forward_pre_hook(lambda _, args: adapter_batches.append(len(args[0]))),
+        live_pipeline.unet.register_forward_pre_hook(
+            lambda _, args, kwargs: unet_residuals.append(kwargs["mid_block_additional_residual"]), with_kwargs=True
+        ),
+    ]
+    onsets, _ = masks()
+    try:
+        guided = run(live_pipeline, onset_mask=onsets, guidance_scale=3.0)
+        assert adapter_batches == [1, 1]
+        for residual in unet_residuals:
+            assert not residual[0].any() and residual[1].abs().sum() > 0
+        adapter_batches.clear()
+        plain = run(live_pipeline, onset_mask=onsets, guidance_scale=3.0, adapter_guidance=False)
+        assert adapter_batches == [2, 2]
+        assert not np.allclose(guided, plain, atol=1e-4)
+        # Without guidance there is only one half, and both ways are the same.
+        np.testing.assert_array_equal(
+            run(live_pipeline, onset_mask=onsets, guidance_scale=1.0),
+            run(live_pipeline, onset_mask=onsets, guidance_scale=1.0, adapter_guidance=False),
+        )
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
 def test_onset_survives_when_the_conditioning_image_is_narrower(pipeline: RhythmicFoleyPipeline) -> None:
     mask = torch.zeros(1, FRAMES)
     mask[0, 301] = 1.0
