@@ -79,11 +79,18 @@ class GriffinLimVocoder(ModelMixin, ConfigMixin):
             raise ValueError(f"expected a (batch, {self.config.n_mels}, frames) mel, got {tuple(mel.shape)}")
         n_iter = self.config.n_iter if n_iter is None else n_iter
         hop, frames = self.config.hop_length, mel.shape[-1]
-        length = frames * hop
         magnitude = self.linear_magnitude(mel)
-        # The front end drops the STFT's last (padding-only) frame; repeating the
-        # last column restores it so the inverse STFT covers all `length` samples.
-        magnitude = torch.cat([magnitude, magnitude[..., -1:]], dim=-1)
+        # The inverse STFT's zero-padded ends leave Griffin-Lim's phase inconsistent
+        # there, heard as a blip in the first and last ~10 ms. Extending the magnitude
+        # by copies of its end columns moves those ends off the output, which is cut
+        # from the middle. One more column at the end stands for the STFT frame the
+        # front end drops (it holds only padding). One FFT window of columns is enough.
+        margin = math.ceil(self.config.n_fft / hop)
+        magnitude = torch.cat(
+            [magnitude[..., :1].expand(-1, -1, margin), magnitude, magnitude[..., -1:].expand(-1, -1, margin + 1)],
+            dim=-1,
+        )
+        length = (frames + 2 * margin) * hop
         window = stft_window(self.audio_config, magnitude.device)
         stft_args = dict(
             n_fft=self.config.n_fft, hop_length=hop, win_length=self.config.win_length, window=window, center=True
@@ -102,4 +109,5 @@ class GriffinLimVocoder(ModelMixin, ConfigMixin):
             angles = rebuilt - blend * previous
             angles = angles / (angles.abs() + 1e-16)
             previous = rebuilt
-        return torch.istft(magnitude * angles, length=length, **stft_args)
+        waveform = torch.istft(magnitude * angles, length=length, **stft_args)
+        return waveform[..., margin * hop : (margin + frames) * hop]
