@@ -133,6 +133,12 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
 
     @property
+    def edge_columns(self) -> int:
+        """Latent columns added at each end of the window when denoising with `edge_margin`:
+        half the UNet's downsampling, so the wider latent still divides evenly."""
+        return max(1, 2 ** (len(self.unet.config.block_out_channels) - 1) // 2)
+
+    @property
     def latent_shape(self) -> tuple[int, int, int]:
         """(channels, height, width) of one window's diffusion latent."""
         rows = AUDIO.n_mels // self.vae.config.in_channels if self.config.mel_layout == "fold" else AUDIO.n_mels
@@ -268,6 +274,7 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         num_inference_steps: int = 25,
         guidance_scale: float = 4.5,
         adapter_guidance: bool = True,
+        edge_margin: bool = True,
         generator: torch.Generator | list[torch.Generator] | None = None,
         latents: torch.Tensor | None = None,
         init_mel: torch.Tensor | None = None,
@@ -292,8 +299,13 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
                 so guidance scales the adapters' effect along with the video condition's and
                 each adapter runs on half the batch. False adds them to both halves, the
                 plain ControlNet recipe, under which guidance leaves their effect as it is.
+            edge_margin: denoise a latent `edge_columns` wider at each end (no cues there) and
+                cut the window from the middle of the decoded mel: the networks' zero padding
+                makes a latent's outermost columns decode a little louder, which would be heard
+                (and detected) as a sound starting or swelling at the window's very end.
             generator: torch generator(s) for the initial noise.
-            latents: initial noise (B, C, h, w) instead of drawing it.
+            latents: initial noise (B, C, h, w + 2 * edge_columns with `edge_margin`, else w)
+                instead of drawing it.
             init_mel: (B, 128, 512) normalised mel to start from (SDEdit); `strength` in
                 (0, 1] is how much of the schedule is re-run (1 ignores it entirely).
             callback_on_step_end: called as `fn(pipe, step, timestep, tensors)` after each
@@ -336,7 +348,10 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         context = context.to(dtype)
 
         timesteps = self._timesteps(num_inference_steps, init_mel, strength)
-        shape = (batch, *self.latent_shape)
+        margin = self.edge_columns if edge_margin else 0
+        channels, height, width = self.latent_shape
+        shape = (batch, channels, height, width + 2 * margin)
+        margin_frames = margin * self.vae_scale_factor  # mel frames the margin adds at each end
         # Latents, noise and the scheduler's update stay float32 whatever the networks
         # run in, so a seed draws the same noise at every precision.
         if latents is None:
@@ -348,6 +363,7 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             latents = latents * self.scheduler.init_noise_sigma
         else:
             start = self.encode_mel(init_mel).float()
+            start = torch.cat([start[..., :1]] * margin + [start] + [start[..., -1:]] * margin, dim=-1)
             latents = self.scheduler.add_noise(start, latents, timesteps[:1].repeat(batch))
 
         # Adapters without a mask or with zero strength are never run.
@@ -358,7 +374,8 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             if mask is None or strengths[name] == 0:
                 continue
             adapter = getattr(self, name)
-            image = self.conditioning_image(adapter, torch.as_tensor(mask), latents).to(dtype)
+            padded = F.pad(torch.as_tensor(mask, dtype=torch.float32), (margin_frames, margin_frames))
+            image = self.conditioning_image(adapter, padded, latents).to(dtype)
             conditions.append((adapter, torch.cat([image] * 2) if both_halves else image, strengths[name]))
 
         with self.progress_bar(total=len(timesteps)) as progress_bar:
@@ -408,7 +425,7 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
                 if self.interrupt:
                     raise Cancelled(f"cancelled after diffusion step {i + 1} of {len(timesteps)}")
 
-        mels = self.decode_latents(latents)
+        mels = self.decode_latents(latents)[..., margin_frames : margin_frames + AUDIO.window_frames]
         audios = None if output_type == "mel" else self.vocoder(mels)
         self.maybe_free_model_hooks()
         if output_type == "np":

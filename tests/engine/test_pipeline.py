@@ -87,8 +87,15 @@ def test_callback_can_replace_the_latents(pipeline: RhythmicFoleyPipeline) -> No
         return {"latents": torch.zeros_like(tensors["latents"])}
 
     silent = pipeline(features(), num_inference_steps=1, callback_on_step_end=zero, output_type="mel").mels
-    expected = pipeline.decode_latents(torch.zeros(1, *pipeline.latent_shape))
-    torch.testing.assert_close(silent, expected)
+    channels, height, width = pipeline.latent_shape
+    margin = pipeline.edge_columns
+    cut = margin * pipeline.vae_scale_factor
+    expected = pipeline.decode_latents(torch.zeros(1, channels, height, width + 2 * margin))
+    torch.testing.assert_close(silent, expected[..., cut : cut + FRAMES])
+    plain = pipeline(
+        features(), num_inference_steps=1, callback_on_step_end=zero, output_type="mel", edge_margin=False
+    ).mels
+    torch.testing.assert_close(plain, pipeline.decode_latents(torch.zeros(1, *pipeline.latent_shape)))
 
 
 def test_save_and_load_give_the_same_audio(pipeline: RhythmicFoleyPipeline, tmp_path: Path) -> None:
@@ -153,6 +160,28 @@ def test_adapter_guidance_runs_the_adapters_on_the_conditional_half_only(
     finally:
         for hook in hooks:
             hook.remove()
+
+
+def test_edge_margin_denoises_a_wider_latent_with_no_cues_in_the_margin(live_pipeline: RhythmicFoleyPipeline) -> None:
+    images: list[torch.Tensor] = []
+    hook = live_pipeline.temporal_adapter.register_forward_pre_hook(
+        lambda _, args, kwargs: images.append(kwargs["controlnet_cond"]), with_kwargs=True
+    )
+    mask = torch.zeros(1, FRAMES)
+    mask[0, [0, FRAMES - 1]] = 1.0  # onsets on the window's first and last frames
+    try:
+        audio = run(live_pipeline, onset_mask=mask)
+    finally:
+        hook.remove()
+    _, _, width = live_pipeline.latent_shape
+    margin = live_pipeline.edge_columns
+    image = images[0][0, 0, 0]
+    factor = image.shape[-1] // (width + 2 * margin)
+    assert image.shape[-1] == (width + 2 * margin) * factor
+    edge = margin * factor
+    assert not image[:edge].any() and not image[-edge:].any()
+    assert image[edge] == 1 and image[-edge - 1] == 1
+    assert audio.shape == (1, AUDIO.window_samples)
 
 
 def test_onset_survives_when_the_conditioning_image_is_narrower(pipeline: RhythmicFoleyPipeline) -> None:
