@@ -6,6 +6,8 @@ needs to know about the model comes back from `FoleyEngine.info`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +69,25 @@ class ModelInfo:
     window_samples: int
     default_steps: int
     default_guidance_scale: float
+    digest: str  # sha256 of the pipeline's configuration and weights
+
+
+def pipeline_digest(pipeline: RhythmicFoleyPipeline) -> str:
+    """sha256 of `pipeline`'s configuration and of every component's tensors (names, dtypes, shapes,
+    values), in a fixed order: it changes whenever the weights or the way they run do."""
+    digest = hashlib.sha256()
+    components = pipeline.components
+    # Keys starting with "_" say where and by which version a folder was saved, not what it computes.
+    configs = {"pipeline": pipeline.config, **{name: getattr(c, "config", {}) for name, c in components.items()}}
+    plain = {name: {k: v for k, v in dict(config).items() if not k.startswith("_")} for name, config in configs.items()}
+    digest.update(json.dumps(plain, sort_keys=True, default=str).encode())
+    for name in sorted(components):
+        if not isinstance(components[name], torch.nn.Module):
+            continue
+        for key, tensor in sorted(components[name].state_dict().items()):
+            digest.update(f"{name}.{key}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _missing_model_hint(path: Path) -> str:
@@ -100,6 +121,7 @@ class FoleyEngine:
     def __init__(self, pipeline: RhythmicFoleyPipeline) -> None:
         self.pipeline = pipeline
         pipeline.set_progress_bar_config(disable=True)
+        self.digest = pipeline_digest(pipeline)
 
     @classmethod
     def load(
@@ -164,6 +186,7 @@ class FoleyEngine:
             window_samples=AUDIO.window_samples,
             default_steps=DEFAULT_STEPS,
             default_guidance_scale=DEFAULT_GUIDANCE_SCALE,
+            digest=self.digest,
         )
 
     def validate(self, request: GenerationRequest) -> None:

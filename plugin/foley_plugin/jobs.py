@@ -68,8 +68,8 @@ def input_hash(spec: pb.JobSpec, info: pb.EngineInfo) -> str:
     That is the job (media path, window and time map, cues, spans, prompt,
     strengths, seed, steps, guidance, sample rate, snap settings), the media
     file's identity (size and modification time), and the engine as GetInfo
-    describes it (model name and training state, engine version, device, and
-    the defaults that fill in what the job leaves unset). The clip's name is
+    describes it (model name, training state and weights digest, engine version,
+    device, and the defaults that fill in what the job leaves unset). The clip's name is
     left out: renaming a clip does not change its sound. It keys the clips
     that `resume` keeps, so anything here that changes makes a new job.
     """

@@ -158,4 +158,5 @@ def engine_info(model: ModelInfo, limits: Limits, version: str) -> pb.EngineInfo
         window_samples=model.window_samples,
         default_steps=model.default_steps,
         default_guidance_scale=model.default_guidance_scale,
+        model_digest=model.digest,
     )

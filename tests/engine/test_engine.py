@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from foley_engine import engine as engine_module
 from foley_engine.config import AUDIO
@@ -150,6 +151,20 @@ def test_saved_untrained_model_loads(tmp_path: Path) -> None:
         save_untrained(tmp_path / "model")
     engine = FoleyEngine.load(tmp_path / "model")
     assert engine.info().name == "untrained-tiny-2" and not engine.info().trained
+
+
+def test_the_digest_follows_the_weights_not_the_folder(tmp_path: Path) -> None:
+    save_untrained(tmp_path / "a", seed=2)
+    save_untrained(tmp_path / "b", seed=2)
+    save_untrained(tmp_path / "c", seed=3)
+    digest = FoleyEngine.load(tmp_path / "a").info().digest
+    assert len(digest) == 64
+    assert FoleyEngine.load(tmp_path / "b").info().digest == digest  # same weights, other folder
+    assert FoleyEngine.load(tmp_path / "c").info().digest != digest  # other weights
+    retrained = FoleyEngine.load(tmp_path / "a")
+    with torch.no_grad():
+        retrained.pipeline.unet.conv_out.bias.add_(1e-3)
+    assert FoleyEngine(retrained.pipeline).info().digest != digest
 
 
 def test_load_without_a_directory_loads_the_bundled_checkpoint() -> None:

@@ -89,6 +89,7 @@ ENGINE_CHANGES = {
     "model training": _set("model_trained", False),
     "engine version": _set("engine_version", "0.2.0"),
     "adapter default": lambda info: setattr(info.adapters[0], "default_strength", 0.8),
+    "retrained weights": lambda info: setattr(info, "model_digest", "f" * 64),
     "default steps": _set("default_steps", 50),
     "default guidance": _set("default_guidance_scale", 3.0),
     "device": _set("device", "cuda:0"),

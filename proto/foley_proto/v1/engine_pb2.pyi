@@ -164,7 +164,7 @@ class Limits(_message.Message):
     def __init__(self, max_clip_ms: _Optional[int] = ..., max_cues: _Optional[int] = ..., max_spans: _Optional[int] = ..., max_prompt_chars: _Optional[int] = ..., max_upload_bytes: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_steps: _Optional[int] = ..., max_video_pixels: _Optional[int] = ..., max_video_frames: _Optional[int] = ...) -> None: ...
 
 class EngineInfo(_message.Message):
-    __slots__ = ("engine_version", "model_name", "model_trained", "adapters", "device", "limits", "model_sample_rate", "window_samples", "default_steps", "default_guidance_scale")
+    __slots__ = ("engine_version", "model_name", "model_trained", "adapters", "device", "limits", "model_sample_rate", "window_samples", "default_steps", "default_guidance_scale", "model_digest")
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_TRAINED_FIELD_NUMBER: _ClassVar[int]
@@ -175,6 +175,7 @@ class EngineInfo(_message.Message):
     WINDOW_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_STEPS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_GUIDANCE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_DIGEST_FIELD_NUMBER: _ClassVar[int]
     engine_version: str
     model_name: str
     model_trained: bool
@@ -185,7 +186,8 @@ class EngineInfo(_message.Message):
     window_samples: int
     default_steps: int
     default_guidance_scale: float
-    def __init__(self, engine_version: _Optional[str] = ..., model_name: _Optional[str] = ..., model_trained: _Optional[bool] = ..., adapters: _Optional[_Iterable[_Union[AdapterInfo, _Mapping]]] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., model_sample_rate: _Optional[int] = ..., window_samples: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance_scale: _Optional[float] = ...) -> None: ...
+    model_digest: str
+    def __init__(self, engine_version: _Optional[str] = ..., model_name: _Optional[str] = ..., model_trained: _Optional[bool] = ..., adapters: _Optional[_Iterable[_Union[AdapterInfo, _Mapping]]] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., model_sample_rate: _Optional[int] = ..., window_samples: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance_scale: _Optional[float] = ..., model_digest: _Optional[str] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job_id",)
