@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
 import re
 import tempfile
@@ -30,11 +32,12 @@ _WRITERS = {
     ".fcpxml": "fcpx_xml",
     ".edl": "cmx_3600",
     ".aaf": "AAF",
+    ".kdenlive": "kdenlive",
 }
 
 # Formats that keep an added audio track. An EDL holds a single video track, so
 # the default output for EDL input (and for formats not written) is .otio.
-_FOLEY_FORMATS = (".otio", ".xml", ".fcpxml", ".aaf")
+_FOLEY_FORMATS = (".otio", ".xml", ".fcpxml", ".aaf", ".kdenlive")
 
 # The frame rates otio-fcpx-xml-adapter 1.0.0 handles. It reads an NTSC
 # format (frameDuration 1001/30000s) as a whole-number rate (29), truncating
@@ -42,9 +45,10 @@ _FOLEY_FORMATS = (".otio", ".xml", ".fcpxml", ".aaf")
 _FCPXML_RATES = (24, 25, 30, 50, 60)
 _FCPXML_FRAME_DURATION = re.compile(r'frameDuration="(\d+)/(\d+)s"')
 
-# Kdenlive project files need an adapter OTIO no longer ships (its authors
-# deprecated it when Kdenlive 25.04 began to read and write .otio itself).
-_KDENLIVE_SUFFIX = ".kdenlive"
+# Kdenlive project files go through otio-kdenlive-adapter, which its authors no
+# longer maintain (Kdenlive 25.04 reads and writes .otio itself) and which prints
+# a notice saying so on every read and write: that notice is kept off our output.
+_QUIET_ADAPTERS = ("kdenlive",)
 
 # Where each timeline read in this process came from, so that writing never
 # replaces its own input, and the name of the collection that held it (an
@@ -94,7 +98,8 @@ def read_timelines(
             "ignore_timecode_mismatch": ignore_timecode_mismatch,
         }
     try:
-        result = otio.adapters.read_from_file(str(path), adapter_name=adapter, **options)
+        with _quiet(adapter):
+            result = otio.adapters.read_from_file(str(path), adapter_name=adapter, **options)
     except Exception as exc:  # adapters raise anything from ValueError to IndexError
         raise _read_error(path, adapter, exc) from exc
 
@@ -216,7 +221,8 @@ def write_timelines(timelines: Sequence[otio.schema.Timeline], path: Path) -> Wr
         name=collection, children=[copy.deepcopy(timeline) for timeline in timelines]
     )
     try:
-        text = otio.adapters.write_to_string(result, adapter_name=adapter)
+        with _quiet(adapter):
+            text = otio.adapters.write_to_string(result, adapter_name=adapter)
     except Exception as exc:  # adapters raise anything; the message names the cause
         raise TimelineError(
             f"{path}: the {adapter} writer failed ({_brief(exc)}); "
@@ -265,6 +271,11 @@ def _brief_aaf_error(exc: Exception) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+def _quiet(adapter: str) -> contextlib.AbstractContextManager:
+    """Swallow what `adapter` prints on standard output (a deprecation notice), if it is one that does."""
+    return contextlib.redirect_stdout(io.StringIO()) if adapter in _QUIET_ADAPTERS else contextlib.nullcontext()
+
+
 def _marker_total(timeline: otio.schema.Timeline) -> int:
     items = [timeline.tracks, *timeline.tracks.find_children(descended_from_type=otio.core.Item)]
     return sum(len(item.markers) for item in items)
@@ -275,12 +286,6 @@ def _reader_for(path: Path) -> str:
         raise TimelineError(f"{path}: no such file")
     readers = readable_suffixes()
     adapter = readers.get(path.suffix.lower())
-    if adapter is None and path.suffix.lower() == _KDENLIVE_SUFFIX:
-        raise TimelineError(
-            f"{path}: Kdenlive project files are not read here (no OTIO adapter for .kdenlive is "
-            "installed); in Kdenlive 25.04 or later export the timeline as OpenTimelineIO (.otio) "
-            "and run foley on that file, then import the .foley.otio result back into Kdenlive"
-        )
     if adapter is None:
         raise TimelineError(
             f"{path}: unknown timeline format {path.suffix or '(no suffix)'}; "

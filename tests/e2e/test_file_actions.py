@@ -98,6 +98,6 @@ def test_a_selected_file_that_is_no_timeline_is_skipped_with_a_notification(inst
     assert result.returncode == 1
     assert shown.read_text().splitlines() == [
         "--app-name=Rhythmic Foley|Generate Foley: skipped holiday.JPG|"
-        "Not a timeline file (.otio .otioz .xml .fcpxml .edl .aaf).|"
+        "Not a timeline file (.otio .otioz .xml .fcpxml .edl .aaf .kdenlive).|"
     ]
     assert not list(tmp_path.glob("holiday.foley*"))

@@ -221,3 +221,38 @@ def test_ntsc_timecode_is_drop_frame(
     assert timeline_rate(result) == 30000 / 1001
     assert result.global_start_time == timeline.global_start_time
     assert otio.opentime.to_timecode(result.global_start_time, 30000 / 1001) == "05:00:00;00"
+
+
+# Kdenlive fixtures the Kdenlive adapter writes (it cannot write clips whose media is missing).
+KDENLIVE_PROJECTS = ("test-clips", "test-guides-markers", "test-tracks-clips", "test-transitions")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fixture", KDENLIVE_PROJECTS)
+def test_a_kdenlive_project_round_trip_changes_nothing_but_the_foley_track(
+    fixture: str, samples: Path, scripted_server: ServerThread, scripted: ScriptedEngine, standin_video: Path,
+    tmp_path: Path, capsys,
+) -> None:
+    # A .kdenlive project as the adapter writes it, made from Kdenlive's own OTIO fixture.
+    source = tmp_path / f"{fixture}.kdenlive"
+    assert write_timelines(load(samples, f"kdenlive/{fixture}.otio"), source).path == source
+    timelines = read_timelines(source)
+    before = FileState.of(source)
+    media = media_folder(timelines[0], tmp_path / "media", standin_video)
+    engine = ["--engine", scripted_server.address, "--media-root", media, *STEPS]
+
+    status, err = run_in_process(capsys, "generate", source, *engine)
+
+    assert status == 0, err
+    assert "deprecated" not in err  # the adapter's notice stays off our output
+    assert FileState.of(source) == before
+    output = default_output_path(source)
+    assert output.name == f"{fixture}.foley.kdenlive"
+    (result,) = read_timelines(output)
+    (expected,) = plain_round_trip(timelines, ".kdenlive", tmp_path)
+    assert comparable(result, ".kdenlive") == comparable(expected, ".kdenlive")
+    assert marker_count(result) == marker_count(expected)
+    assert timeline_rate(result) == timeline_rate(expected)
+    scored = [w for w in select_clips(timelines[0], media_roots=[media], timeline_path=source) if w.media.path]
+    assert scored and len(scored) == len(scripted.requests)
+    assert_foley_under_the_picture(output, result, scored)

@@ -23,7 +23,7 @@ RESOLVE_EDIT = {
     "darwin": "Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts/Edit",
     "win32": "AppData/Roaming/Blackmagic Design/DaVinci Resolve/Support/Fusion/Scripts/Edit",
 }
-SUFFIXES = (".otio", ".otioz", ".xml", ".fcpxml", ".edl", ".aaf")
+SUFFIXES = (".otio", ".otioz", ".xml", ".fcpxml", ".edl", ".aaf", ".kdenlive")
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

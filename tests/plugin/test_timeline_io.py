@@ -257,18 +257,6 @@ def test_every_timeline_of_a_file_is_written_back_in_its_collection(samples, tmp
     assert collection.name == otio.adapters.read_from_file(str(source)).name == "OpenTimeline_Event"
 
 
-def test_kdenlive_project_files_ask_for_an_otio_export(tmp_path):
-    if ".kdenlive" in readable_suffixes():
-        pytest.skip("an OTIO adapter for .kdenlive is installed here")
-    project = tmp_path / "cut.kdenlive"
-    project.write_text('<?xml version="1.0"?><mlt producer="main_bin"/>')
-    with pytest.raises(TimelineError) as error:
-        read_timeline(project)
-    message = str(error.value)
-    assert message.startswith(f"{project}: Kdenlive project files are not read here")
-    assert "Kdenlive 25.04 or later" in message and "OpenTimelineIO (.otio)" in message
-
-
 def test_ntsc_fcpxml_is_refused_since_its_reader_would_misplace_every_clip(samples, tmp_path):
     # The same project at 29.97 fps: otio-fcpx-xml-adapter 1.0.0 would read it as 29 fps.
     text = (samples / "fcpx-xml" / "fcpx_project.fcpxml").read_text()

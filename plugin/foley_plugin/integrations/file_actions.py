@@ -46,6 +46,7 @@ TIMELINE_TYPES = (
     (".fcpxml", "application/x-fcpxml", "Final Cut Pro XML timeline", "application/xml"),
     (".edl", "application/x-edl", "CMX 3600 edit decision list", "text/plain"),
     (".aaf", "application/x-aaf", "Advanced Authoring Format timeline", "application/octet-stream"),
+    (".kdenlive", "application/x-kdenlive", "Kdenlive project", "application/xml"),
 )
 # FCP7 XML (from Premiere and Resolve) is plain XML by name: the menu shows on every .xml file.
 XML_TYPE = "application/xml"

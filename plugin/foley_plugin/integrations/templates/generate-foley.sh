@@ -44,10 +44,10 @@ failed=0
 for timeline in "$@"; do
     name=$(basename -- "$timeline")
     case $(printf '%s' "$timeline" | tr '[:upper:]' '[:lower:]') in
-        *.otio | *.otioz | *.xml | *.fcpxml | *.edl | *.aaf) ;;
+        *.otio | *.otioz | *.xml | *.fcpxml | *.edl | *.aaf | *.kdenlive) ;;
         *)
-            echo "$(date '+%F %T') $timeline: not a timeline (.otio .otioz .xml .fcpxml .edl .aaf); skipped" >>"$LOG"
-            notify "Generate Foley: skipped $name" "Not a timeline file (.otio .otioz .xml .fcpxml .edl .aaf)."
+            echo "$(date '+%F %T') $timeline: not a timeline (.otio .otioz .xml .fcpxml .edl .aaf .kdenlive); skipped" >>"$LOG"
+            notify "Generate Foley: skipped $name" "Not a timeline file (.otio .otioz .xml .fcpxml .edl .aaf .kdenlive)."
             failed=1
             continue
             ;;
