@@ -29,7 +29,13 @@ from .media import unreadable_reason
 from .render_commands import RENDER_COMMANDS, add_render_commands, run_render_command
 from .resume import FinishedClips
 from .scoring import ClipScorer
-from .timeline_io import check_output_format, default_output_path, read_timelines, write_timelines
+from .timeline_io import (
+    bundle_media_folder,
+    check_output_format,
+    default_output_path,
+    read_timelines,
+    write_timelines,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,7 +208,8 @@ def _generate(args: argparse.Namespace) -> int:
         tracks=[_track_key(t) for t in args.track] if args.track else None,
         clip_names=args.clip,
         time_range=_parse_range(args.range, timeline) if args.range else None,
-        media_roots=args.media_root,
+        # An .otioz bundle's own media come first: they are unpacked for the run.
+        media_roots=[*filter(None, [bundle_media_folder(timeline)]), *args.media_root],
         timeline_path=source,
     )
     missing = [w for w in windows if w.media.path is None]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import io
 import os
 import re
+import shutil
 import tempfile
 import weakref
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 import opentimelineio as otio
 
@@ -33,11 +37,12 @@ _WRITERS = {
     ".edl": "cmx_3600",
     ".aaf": "AAF",
     ".kdenlive": "kdenlive",
+    ".otioz": "otioz",
 }
 
 # Formats that keep an added audio track. An EDL holds a single video track, so
 # the default output for EDL input (and for formats not written) is .otio.
-_FOLEY_FORMATS = (".otio", ".xml", ".fcpxml", ".aaf", ".kdenlive")
+_FOLEY_FORMATS = (".otio", ".otioz", ".xml", ".fcpxml", ".aaf", ".kdenlive")
 
 # The frame rates otio-fcpx-xml-adapter 1.0.0 handles. It reads an NTSC
 # format (frameDuration 1001/30000s) as a whole-number rate (29), truncating
@@ -49,6 +54,10 @@ _FCPXML_FRAME_DURATION = re.compile(r'frameDuration="(\d+)/(\d+)s"')
 # longer maintain (Kdenlive 25.04 reads and writes .otio itself) and which prints
 # a notice saying so on every read and write: that notice is kept off our output.
 _QUIET_ADAPTERS = ("kdenlive",)
+
+# The media of each .otioz read in this process, unpacked (the bundle keeps them inside the
+# zip, where neither the engine nor a rewritten bundle can reach them); removed at exit.
+_BUNDLE_MEDIA: dict[Path, Path] = {}
 
 # Where each timeline read in this process came from, so that writing never
 # replaces its own input, and the name of the collection that held it (an
@@ -112,6 +121,8 @@ def read_timelines(
     if adapter == "fcp_xml":
         for timeline in timelines:
             _disable_what_fcp_xml_disables(timeline)
+    if adapter == "otioz":
+        _unpack_bundle_media(path)
     _remember_source(timelines, path, "" if isinstance(result, otio.schema.Timeline) else result.name)
     return timelines
 
@@ -129,8 +140,7 @@ def read_timeline(
 def default_output_path(input_path: Path) -> Path:
     """Return where the result of `input_path` goes by default: `<stem>.foley<suffix>` beside it.
 
-    Formats that cannot carry the new Foley track or are not written (EDL,
-    OTIOZ bundles) get `.otio`.
+    Formats that cannot carry the new Foley track (EDL) get `.otio`.
     """
     input_path = Path(input_path)
     suffix = input_path.suffix.lower()
@@ -207,6 +217,8 @@ def write_timelines(timelines: Sequence[otio.schema.Timeline], path: Path) -> Wr
         raise TimelineError(f"{path}: folder {folder} does not exist")
     if adapter == "AAF":
         return _write_aaf(timelines, path)
+    if adapter == "otioz":
+        return _write_otioz(timelines, path)
 
     collection = _collection_name(timelines[0])
     if adapter == "cmx_3600":
@@ -229,6 +241,59 @@ def write_timelines(timelines: Sequence[otio.schema.Timeline], path: Path) -> Wr
             f"try another format: {', '.join(_FOLEY_FORMATS)}"
         ) from exc
     write_atomically(path, text.encode("utf-8"))
+    return Written(path)
+
+
+def bundle_media_folder(timeline: otio.schema.Timeline) -> Path | None:
+    """Where the media of the .otioz bundle `timeline` was read from are unpacked, or None."""
+    source = _source_of(timeline)
+    return None if source is None else _BUNDLE_MEDIA.get(source)
+
+
+def _unpack_bundle_media(path: Path) -> None:
+    source = path.resolve()
+    if source in _BUNDLE_MEDIA:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="foley-otioz-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            members = [name for name in bundle.namelist() if name.startswith("media/") and not name.endswith("/")]
+            for name in members:
+                # Names are flattened to their last part: a crafted "media/../x" cannot leave the folder.
+                with bundle.open(name) as packed, open(folder / PurePosixPath(name).name, "wb") as unpacked:
+                    shutil.copyfileobj(packed, unpacked)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise TimelineError(f"{path}: cannot unpack the bundle's media ({exc})") from exc
+    _BUNDLE_MEDIA[source] = folder
+
+
+def _write_otioz(timelines: Sequence[otio.schema.Timeline], path: Path) -> Written:
+    """Bundle the timeline and every file it plays (the Foley WAVs too) into `path`, atomically."""
+    if len(timelines) != 1:
+        raise TimelineError(f"{path}: an .otioz bundle holds one timeline and there are {len(timelines)}")
+    timeline = timelines[0].deepcopy()
+    unpacked = bundle_media_folder(timelines[0])
+    for clip in timeline.find_clips():
+        reference = clip.media_reference
+        if isinstance(reference, otio.schema.ExternalReference):
+            # The bundle writer takes files by path; relative URLs are the output folder's or, from a
+            # bundle, its unpacked media's. It files each under media/<name> again.
+            local = Path(unquote(urlsplit(reference.target_url).path))
+            if not local.is_absolute():
+                beside = path.parent / local
+                local = beside if beside.exists() or unpacked is None else unpacked / local.name
+            reference.target_url = local.resolve().as_uri()
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        otio.adapters.write_to_file(timeline, str(scratch), adapter_name="otioz")
+        os.replace(scratch, path)
+    except Exception as exc:  # the bundle writer raises OTIO and OS errors for files it cannot take
+        raise TimelineError(
+            f"{path}: the .otioz writer failed ({_brief(exc)}); write the result as .otio instead"
+        ) from exc
+    finally:
+        scratch.unlink(missing_ok=True)
     return Written(path)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -256,3 +257,38 @@ def test_a_kdenlive_project_round_trip_changes_nothing_but_the_foley_track(
     scored = [w for w in select_clips(timelines[0], media_roots=[media], timeline_path=source) if w.media.path]
     assert scored and len(scored) == len(scripted.requests)
     assert_foley_under_the_picture(output, result, scored)
+
+
+@pytest.mark.slow
+def test_an_otioz_bundle_round_trip_plays_its_own_media_and_bundles_the_foley(
+    samples: Path, scripted_server: ServerThread, scripted: ScriptedEngine, standin_video: Path,
+    tmp_path: Path, capsys,
+) -> None:
+    # A bundle of Kdenlive's guides-and-markers fixture with its (stand-in) media packed inside.
+    (timeline,) = load(samples, "kdenlive/test-guides-markers.otio")
+    media = media_folder(timeline, tmp_path / "media", standin_video)
+    for clip in timeline.find_clips():
+        clip.media_reference.target_url = (media / Path(clip.media_reference.target_url).name).as_uri()
+    source = tmp_path / "bundle" / "cut.otioz"
+    source.parent.mkdir()
+    assert write_timelines([timeline], source).path == source
+    before = FileState.of(source)
+    (bundled,) = read_timelines(source)
+
+    # No --media-root: the clips must play the media inside the bundle.
+    status, err = run_in_process(capsys, "generate", source, "--engine", scripted_server.address, *STEPS)
+
+    assert status == 0, err
+    assert FileState.of(source) == before
+    output = source.with_name("cut.foley.otioz")
+    (result,) = read_timelines(output)
+    assert comparable(result, ".otioz") == comparable(bundled, ".otioz")
+    assert marker_count(result) == marker_count(bundled)
+    assert timeline_rate(result) == timeline_rate(bundled)
+    clips = foley_clips(result)
+    assert clips and len(clips) == len(scripted.requests)
+    with zipfile.ZipFile(output) as bundle:
+        packed = set(bundle.namelist())
+    for clip in [*clips, *bundled.find_clips()]:
+        assert clip.media_reference.target_url.startswith("media/")
+        assert clip.media_reference.target_url in packed
