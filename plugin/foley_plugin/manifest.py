@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import opentimelineio as otio
 
 from .clips import timeline_rate
 from .files import write_atomically
 from .foley_track import is_foley_track
+from .media import url_to_path
 
 MANIFEST_VERSION = 1
 
@@ -64,7 +63,4 @@ def write_manifest(path: Path, timeline: otio.schema.Timeline, output_path: Path
 
 def _wav_path(clip: otio.schema.Clip, folder: Path) -> Path:
     """The WAV a Foley clip plays: its URL is relative to the timeline's folder, or a file:// URL."""
-    url = clip.media_reference.target_url
-    if url.startswith("file:"):
-        return Path(url2pathname(urlsplit(url).path))
-    return (folder / url).resolve()
+    return url_to_path(clip.media_reference.target_url, folder).resolve()

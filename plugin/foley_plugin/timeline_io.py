@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 import opentimelineio as otio
 
 from foley_plugin.errors import TimelineError
 from foley_plugin.files import write_atomically
+from foley_plugin.media import url_to_path
 from foley_plugin.timeutil import from_seconds, to_seconds
 
 DEFAULT_EDL_RATE = 24.0
@@ -279,11 +279,11 @@ def _write_otioz(timelines: Sequence[otio.schema.Timeline], path: Path) -> Writt
         if isinstance(reference, otio.schema.ExternalReference):
             # The bundle writer takes files by path; relative URLs are the output folder's or, from a
             # bundle, its unpacked media's. It files each under media/<name> again.
-            local = Path(unquote(urlsplit(reference.target_url).path))
-            if not local.is_absolute():
-                beside = path.parent / local
-                local = beside if beside.exists() or unpacked is None else unpacked / local.name
-            reference.target_url = local.resolve().as_uri()
+            local = url_to_path(reference.target_url, path.parent)
+            if local is not None and not local.exists() and unpacked is not None:
+                local = unpacked / local.name
+            if local is not None:
+                reference.target_url = local.resolve().as_uri()
     scratch = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         otio.adapters.write_to_file(timeline, str(scratch), adapter_name="otioz")
