@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from diffusers import (
     AutoencoderKL,
     ControlNetModel,
@@ -30,12 +31,22 @@ from . import cavp, video_encoder  # noqa: F401
 from .config import AUDIO
 from .errors import Cancelled
 from .projector import FeatureProjector
+from .semantic_projector import SemanticProjector
 from .video_tower import VideoTower
 from .vocoder import GriffinLimVocoder
 
 MEL_LAYOUTS = ("fold", "repeat")
 # The components that may run in half precision; the vocoder always runs in float32.
-NETWORKS = ("video_encoder", "feature_projector", "temporal_adapter", "semantic_adapter", "unet", "vae")
+NETWORKS = (
+    "video_encoder",
+    "feature_projector",
+    "semantic_projector",
+    "event_detector",
+    "temporal_adapter",
+    "semantic_adapter",
+    "unet",
+    "vae",
+)
 # The components made of 2-D convolutions, which channels-last memory speeds up on GPUs.
 IMAGE_NETWORKS = ("temporal_adapter", "semantic_adapter", "unet", "vae")
 
@@ -71,6 +82,11 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             (the small default encoder or CAVP's SlowOnly-50).
         feature_projector: features → cross-attention context, and the null context for
             classifier-free guidance.
+        semantic_projector (optional): sound-event text embeddings → extra context tokens
+            for the semantic adapter; without it the semantic adapter sees the video
+            context alone.
+        event_detector (optional): the video event and onset detector the engine runs
+            on clips without markers; the diffusion itself never calls it.
 
     Config values:
         mel_layout: how the (128, T) mel becomes the VAE's image. "fold" reshapes the
@@ -82,7 +98,11 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             checkpoint is, so a server can tell users when they hear random weights.
     """
 
-    model_cpu_offload_seq = "video_encoder->feature_projector->temporal_adapter->semantic_adapter->unet->vae->vocoder"
+    model_cpu_offload_seq = (
+        "video_encoder->feature_projector->semantic_projector->temporal_adapter->semantic_adapter->unet->vae->vocoder"
+    )
+    _optional_components = ["semantic_projector", "event_detector"]
+    _exclude_from_cpu_offload = ["event_detector"]
     _callback_tensor_inputs = ["latents", "context"]
 
     def __init__(
@@ -95,6 +115,8 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         vocoder: GriffinLimVocoder,
         video_encoder: VideoTower,
         feature_projector: FeatureProjector,
+        semantic_projector: SemanticProjector | None = None,
+        event_detector: nn.Module | None = None,
         mel_layout: str = "fold",
         latent_scale: float = 0.18215,
         model_name: str = "untrained",
@@ -116,6 +138,8 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             vocoder=vocoder,
             video_encoder=video_encoder,
             feature_projector=feature_projector,
+            semantic_projector=semantic_projector,
+            event_detector=event_detector,
         )
         self.register_to_config(
             mel_layout=mel_layout,
@@ -150,14 +174,16 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         time). The vocoder, the scheduler's update and the mel conversions stay float32:
         Griffin-Lim spans a 100 dB range and the sampler accumulates small steps."""
         for name in NETWORKS:
-            # nn.Module.to, not ModelMixin.to: the latter warns on every dtype cast, even
-            # for models with no float32-only modules (none of ours has any).
-            torch.nn.Module.to(getattr(self, name), dtype=dtype)
+            if getattr(self, name) is not None:
+                # nn.Module.to, not ModelMixin.to: the latter warns on every dtype cast, even
+                # for models with no float32-only modules (none of ours has any).
+                torch.nn.Module.to(getattr(self, name), dtype=dtype)
 
     def use_channels_last(self) -> None:
         """Store the 2-D convolution networks channels-last (faster convolutions on tensor-core GPUs)."""
         for name in IMAGE_NETWORKS:
-            getattr(self, name).to(memory_format=torch.channels_last)
+            if getattr(self, name) is not None:
+                getattr(self, name).to(memory_format=torch.channels_last)
 
     @property
     def interrupt(self) -> bool:
@@ -251,6 +277,23 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             if not 0 < strength <= 1:
                 raise ValueError(f"strength must be in (0, 1], got {strength}")
 
+    def _text_tokens(
+        self, embeddings: torch.Tensor | None, centres: torch.Tensor | None, batch: int
+    ) -> torch.Tensor | None:
+        """The semantic adapter's text tokens (B, E, context_dim), or None without a semantic projector."""
+        if self.semantic_projector is None:
+            if embeddings is not None:
+                raise ValueError("this pipeline has no semantic_projector, so it cannot take event_embeddings")
+            return None
+        if embeddings is None:
+            return self.semantic_projector.empty(batch)
+        if centres is None:
+            raise ValueError("event_embeddings need event_centres")
+        embeddings, centres = torch.as_tensor(embeddings), torch.as_tensor(centres)
+        if embeddings.shape[0] != batch:
+            raise ValueError(f"event_embeddings hold {embeddings.shape[0]} windows, video_features {batch}")
+        return self.semantic_projector(embeddings, centres)
+
     def _timesteps(
         self, num_inference_steps: int, init_mel: torch.Tensor | None, strength: float
     ) -> torch.Tensor:
@@ -269,6 +312,8 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         video_features: torch.Tensor,
         onset_mask: MaskLike | None = None,
         span_mask: MaskLike | None = None,
+        event_embeddings: torch.Tensor | None = None,
+        event_centres: torch.Tensor | None = None,
         temporal_strength: float = 1.0,
         semantic_strength: float = 1.0,
         num_inference_steps: int = 25,
@@ -291,6 +336,11 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             video_features: (B, T, 512) per-frame video features (T ≤ the projector's positions).
             onset_mask: (B, 512) frame mask for the temporal adapter; None skips that adapter.
             span_mask: (B, 512) frame mask for the semantic adapter; None skips that adapter.
+            event_embeddings: (B, E, 384) text embeddings of the window's sound events and
+                prompt (`foley_engine.text`), all-zero rows for empty slots; the semantic
+                adapter attends to them beside the video context. None: no text.
+            event_centres: (B, E) each event's centre as a fraction of the window, negative
+                for whole-window text (prompt, clip name). Required with `event_embeddings`.
             temporal_strength, semantic_strength: each adapter's conditioning scale; 0 skips it.
             num_inference_steps: scheduler steps.
             guidance_scale: classifier-free guidance weight; ≤ 1 runs without guidance.
@@ -340,6 +390,7 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         batch = video_features.shape[0]
         dtype = self.unet.dtype
         do_guidance = guidance_scale > 1.0
+        text_tokens = self._text_tokens(event_embeddings, event_centres, batch)
 
         context = self.feature_projector(video_features.to(device))
         if do_guidance:
@@ -376,18 +427,24 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             adapter = getattr(self, name)
             padded = F.pad(torch.as_tensor(mask, dtype=torch.float32), (margin_frames, margin_frames))
             image = self.conditioning_image(adapter, padded, latents).to(dtype)
-            conditions.append((adapter, torch.cat([image] * 2) if both_halves else image, strengths[name]))
+            adapter_context = context[batch:] if conditional_only else context
+            if name == "semantic_adapter" and text_tokens is not None:
+                tokens = torch.cat([text_tokens] * 2) if both_halves else text_tokens
+                adapter_context = torch.cat([adapter_context, tokens.to(dtype)], dim=1)
+            conditions.append(
+                (adapter, torch.cat([image] * 2) if both_halves else image, adapter_context, strengths[name])
+            )
 
         with self.progress_bar(total=len(timesteps)) as progress_bar:
             for i, t in enumerate(timesteps):
                 model_input = torch.cat([latents] * 2) if do_guidance else latents
                 model_input = self.scheduler.scale_model_input(model_input, t).to(dtype)
                 down_residuals, mid_residual = None, None
-                for adapter, image, scale in conditions:
+                for adapter, image, adapter_context, scale in conditions:
                     down, mid = adapter(
                         model_input[batch:] if conditional_only else model_input,
                         t,
-                        encoder_hidden_states=context[batch:] if conditional_only else context,
+                        encoder_hidden_states=adapter_context,
                         controlnet_cond=image,
                         conditioning_scale=scale,
                         return_dict=False,

@@ -7,6 +7,7 @@ from diffusers import AutoencoderKL, ControlNetModel, DPMSolverMultistepSchedule
 
 from .pipeline import RhythmicFoleyPipeline
 from .projector import FeatureProjector
+from .semantic_projector import SemanticProjector
 from .video_encoder import VideoEncoder
 from .vocoder import GriffinLimVocoder
 
@@ -71,6 +72,7 @@ def build_untrained_pipeline(seed: int = 0) -> RhythmicFoleyPipeline:
         ]
         video_encoder = VideoEncoder(image_size=64, conv_channels=(16, 32, 64, 128))
         feature_projector = FeatureProjector(feature_dim=512, context_dim=128)
+        semantic_projector = SemanticProjector(context_dim=128)
     return RhythmicFoleyPipeline(
         vae=vae,
         unet=unet,
@@ -80,6 +82,7 @@ def build_untrained_pipeline(seed: int = 0) -> RhythmicFoleyPipeline:
         vocoder=GriffinLimVocoder(n_iter=32),
         video_encoder=video_encoder,
         feature_projector=feature_projector,
+        semantic_projector=semantic_projector,
         mel_layout="fold",
         latent_scale=LATENT_SCALE,
         model_name=f"untrained-tiny-{seed}",

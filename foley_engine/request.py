@@ -29,19 +29,27 @@ class TimeMap:
 
 @dataclass(frozen=True)
 class OnsetCue:
-    """A transient that must start at `time` (output seconds)."""
+    """A transient that must start at `time` (output seconds).
+
+    `confidence` is 1 for an editor's marker and a detector's probability for a detected onset.
+    """
 
     time: Fraction
     label: str = ""
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
 class EventSpan:
-    """A sound event from `start` to `end` (output seconds)."""
+    """A sound event from `start` to `end` (output seconds).
+
+    `confidence` is 1 for an editor's marker and a detector's probability for a detected event.
+    """
 
     start: Fraction
     end: Fraction
     label: str = ""
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,28 @@ class GenerationRequest:
     # None means the snapping default reach.
     snap: bool = False
     snap_reach_ms: float | None = None
+    # Add the onsets the model's event detector finds in the window's video to `cues`.
+    video_cues: bool = False
+
+
+@dataclass(frozen=True)
+class DetectionRequest:
+    """Find the sound events and contact onsets a clip's video shows."""
+
+    video_path: Path
+    window: TimeMap
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What the event detector found, in output seconds of the request's window.
+
+    `fps` is the frame rate it analysed (the video's own), so an onset is a frame time.
+    """
+
+    onsets: tuple[OnsetCue, ...]
+    events: tuple[EventSpan, ...]
+    fps: Fraction
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
 from foley_engine.pipeline import RhythmicFoleyPipeline
 from foley_engine.presets import diffusion_scheduler
 from foley_engine.projector import FeatureProjector
+from foley_engine.semantic_projector import SemanticProjector
 from foley_engine.video_encoder import VideoEncoder
 from foley_engine.vocoder import GriffinLimVocoder
 
@@ -109,6 +110,7 @@ def fresh_pipeline(
         vocoder=GriffinLimVocoder(n_iter=griffin_lim_iterations),
         video_encoder=VideoEncoder(image_size=16, conv_channels=(8,)),
         feature_projector=FeatureProjector(context_dim=16),
+        semantic_projector=SemanticProjector(context_dim=16),
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe
