@@ -8,6 +8,7 @@ on (as the engine runs), and reports seconds per window, throughput, real-time
 factor and peak GPU memory. Ratios compare runs of this one invocation only.
 
     python bench/gpu.py --device cuda --dtype float16
+    python bench/gpu.py --device cuda --model foley_engine/checkpoints/default   # a saved pipeline instead
     python bench/gpu.py --device cpu --tiny --steps 2     # checks the script on a CPU
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -125,7 +127,7 @@ def _describe(pipe: RhythmicFoleyPipeline, args: argparse.Namespace) -> str:
     processors = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
     return (
         f"device {device} ({name}), torch {torch.__version__}, dtype {args.dtype}, channels-last {args.channels_last}\n"
-        f"shapes {'tiny' if args.tiny else 'Diff-Foley'}: latent {pipe.latent_shape}, frames "
+        f"shapes {args.model or ('tiny' if args.tiny else 'Diff-Foley')}: latent {pipe.latent_shape}, frames "
         f"{AUDIO.video_frames_per_window}x{pipe.video_encoder.config.image_size}px; {sizes}\n"
         f"{args.steps} steps, guidance 4.5 (batch doubled inside the UNet), warm-up runs {args.warmup}, "
         f"attention {', '.join(processors)}"
@@ -168,9 +170,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs before each timed one")
     parser.add_argument("--tiny", action="store_true", help="the tiny configuration (same structure, CPU-sized)")
     parser.add_argument("--channels-last", action="store_true", help="store the 2-D conv networks channels-last")
+    parser.add_argument("--model", type=Path, help="time this saved pipeline instead of random Diff-Foley weights")
     args = parser.parse_args(argv)
 
-    pipe = build_random_pipeline(TINY_DIFF_FOLEY if args.tiny else DIFF_FOLEY).to(args.device)
+    if args.model is not None:
+        pipe = RhythmicFoleyPipeline.from_pretrained(args.model).to(args.device)
+    else:
+        pipe = build_random_pipeline(TINY_DIFF_FOLEY if args.tiny else DIFF_FOLEY).to(args.device)
     pipe.set_compute_dtype(DTYPES[args.dtype])
     if args.channels_last:
         pipe.use_channels_last()
