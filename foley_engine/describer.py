@@ -174,7 +174,8 @@ class EventDescriber:
       (the editor's events count as certain), then the earlier; the result is in time order.
     """
 
-    max_events: int = MAX_EVENTS
+    # None keeps every event: a long clip described whole, its model windows then take their share.
+    max_events: int | None = MAX_EVENTS
     cue_length: Fraction = CUE_EVENT_LENGTH
 
     def describe(self, clip: ClipContext) -> Description:

@@ -11,7 +11,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,14 @@ from diffusers.utils import is_accelerate_available
 
 from .audio_io import resample
 from .config import AUDIO
+from .describer import ClipContext, Description, EventDescriber
+from .detection import detect_events, merge_cues
 from .errors import Cancelled, InvalidRequest, ModelError, ResourceExhausted
 from .onsets import onset_mask, span_mask
 from .pipeline import RhythmicFoleyPipeline
 from .presets import build_untrained_pipeline
-from .request import GeneratedAudio, GenerationRequest, ProgressUpdate
+from .request import Detection, DetectionRequest, GeneratedAudio, GenerationRequest, ProgressUpdate, TimeMap
+from .semantics import WindowText, window_text
 from .snapping import DEFAULT_REACH_MS, MAX_REACH_MS, snap_transients
 from .video import sample_frames
 from .windows import join_windows, plan_windows
@@ -46,6 +49,10 @@ MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
 SEED_LIMIT = 2**64
 PEAK_CEILING = 0.98
+NO_DETECTOR = (
+    "this model has no event detector (train one with `foley train detector` and add it with "
+    "`foley train assemble --detector`)"
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ class ModelInfo:
     default_steps: int
     default_guidance_scale: float
     digest: str  # sha256 of the pipeline's configuration and weights
+    event_detector: bool = False  # the model can detect onsets and events in video
+
 
 
 def pipeline_digest(pipeline: RhythmicFoleyPipeline) -> str:
@@ -113,6 +122,16 @@ def _fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     if len(samples) >= n_samples:
         return samples[:n_samples]
     return np.pad(samples, (0, n_samples - len(samples)), mode="edge")
+
+
+def validate_window(window: TimeMap) -> None:
+    """InvalidRequest unless `window` is a positive span that never plays before the media's start."""
+    if window.duration <= 0:
+        raise InvalidRequest("window.duration", "must be positive")
+    if window.media_start < 0:
+        raise InvalidRequest("window.media_start", "must not be negative")
+    if window.media_time(window.duration) < 0:
+        raise InvalidRequest("window.speed", "plays back past the start of the media")
 
 
 class FoleyEngine:
@@ -187,17 +206,15 @@ class FoleyEngine:
             default_steps=DEFAULT_STEPS,
             default_guidance_scale=DEFAULT_GUIDANCE_SCALE,
             digest=self.digest,
+            event_detector=self.pipeline.event_detector is not None,
         )
 
     def validate(self, request: GenerationRequest) -> None:
         """Cheap checks of a request's values (no file access); raises InvalidRequest naming the field."""
         window = request.window
-        if window.duration <= 0:
-            raise InvalidRequest("window.duration", "must be positive")
-        if window.media_start < 0:
-            raise InvalidRequest("window.media_start", "must not be negative")
-        if window.media_time(window.duration) < 0:
-            raise InvalidRequest("window.speed", "plays back past the start of the media")
+        validate_window(window)
+        if request.video_cues and self.pipeline.event_detector is None:
+            raise InvalidRequest("video_cues", f"{NO_DETECTOR}; send the cues yourself or leave video_cues off")
         for index, cue in enumerate(request.cues):
             if not 0 <= cue.time <= window.duration:
                 raise InvalidRequest(f"cues[{index}].time", "lies outside the window")
@@ -223,14 +240,46 @@ class FoleyEngine:
         if reach is not None and not (math.isfinite(reach) and 0 < reach <= MAX_REACH_MS):
             raise InvalidRequest("snap_reach_ms", f"must be above 0 and at most {MAX_REACH_MS} ms")
 
+    def detect(self, request: DetectionRequest) -> Detection:
+        """The contact onsets and sound events the model's event detector sees in the request's window.
+
+        The frames are read at the video's own rate, at output times of the
+        window (speed changes included); times are exact frame times in the
+        window's output seconds. Raises ModelError when the model has no
+        event detector, InvalidRequest for a bad window, MediaError for a
+        missing or unreadable video and ResourceExhausted when the device runs
+        out of memory. Callers that take paths from outside check the file's
+        size first (`video.check_video_limits`), as for generation.
+        """
+        detector = self.pipeline.event_detector
+        if detector is None:
+            raise ModelError(NO_DETECTOR)
+        validate_window(request.window)
+        try:
+            return detect_events(detector, request.video_path, request.window)
+        except torch.OutOfMemoryError as error:
+            raise domain_error(error) from None
+
     def batch_key(self, request: GenerationRequest) -> BatchKey:
         """What a request's windows must share with others to be denoised in one batch."""
         return BatchKey(
             steps=request.steps or DEFAULT_STEPS,
             guidance_scale=_or(request.guidance_scale, DEFAULT_GUIDANCE_SCALE),
             temporal_strength=_or(request.temporal_strength, DEFAULT_TEMPORAL_STRENGTH) if request.cues else None,
-            semantic_strength=_or(request.semantic_strength, DEFAULT_SEMANTIC_STRENGTH) if request.spans else None,
+            semantic_strength=(
+                _or(request.semantic_strength, DEFAULT_SEMANTIC_STRENGTH)
+                if request.spans or self._describes(request)
+                else None
+            ),
         )
+
+    def _describes(self, request: GenerationRequest) -> bool:
+        """Whether the request's clip is described for the semantic adapter (events and text):
+        always where the model's semantic adapter is trained with a text projector and the
+        request does not turn it off; otherwise only the request's own spans steer it."""
+        pipe = self.pipeline
+        trained = pipe.semantic_projector is not None and bool(pipe.config.semantic_adapter_trained)
+        return trained and _or(request.semantic_strength, DEFAULT_SEMANTIC_STRENGTH) > 0
 
     def generate(
         self,
@@ -273,6 +322,8 @@ class FoleyEngine:
             else:
                 n_model = _half_up(job.request.window.duration * AUDIO.sample_rate)
                 job.starts = plan_windows(n_model, AUDIO.window_samples, WINDOW_OVERLAP)
+                if job.request.video_cues or self._describes(job.request):
+                    self._prepare_job(job)
         queues: dict[BatchKey, list[tuple[_Job, int]]] = {}
         rounds = max((len(job.starts) for job in jobs), default=0)
         # Window by window across the jobs, so every job's first window comes early.
@@ -287,6 +338,40 @@ class FoleyEngine:
                 if batch:
                     self._run_batch(key, batch)
         return [job.error if job.error is not None else self._finish(job) for job in jobs]
+
+    def _prepare_job(self, job: _Job) -> None:
+        """What a job needs before any window's masks are built: the event detector's view of
+        its clip (once), the detected onsets added to its cues with `video_cues` (an editor's
+        cue wins over a detected onset within one video frame of it), and the clip's
+        description for the semantic adapter. A failure (unreadable video, out of memory) is
+        the job's."""
+        if job.cancelled():
+            job.error = Cancelled("cancelled by request")
+            return
+        request = job.request
+        detection = None
+        if request.video_cues or (self._describes(request) and self.pipeline.event_detector is not None):
+            job.report("detection", 0, 1, 0)
+            try:
+                detection = self.detect(DetectionRequest(request.video_path, request.window))
+            except Exception as error:  # this job's media or memory; the others go on
+                job.error = domain_error(error)
+                return
+            job.report("detection", 1, 1, 0)
+        if self._describes(request):
+            clip = ClipContext(
+                duration=request.window.duration,
+                name=request.video_path.name,
+                prompt=request.prompt,
+                cues=request.cues,
+                spans=request.spans,
+                detected=detection.events if detection is not None else (),
+            )
+            # The whole clip at once; each model window then keeps what fits its slots.
+            job.description = EventDescriber(max_events=None).describe(clip)
+        if request.video_cues and detection is not None:
+            cues = merge_cues(request.cues, detection.onsets, detection.fps)
+            job.item = replace(job.item, request=replace(request, cues=cues))
 
     def _run_batch(self, key: BatchKey, tasks: list[tuple[_Job, int]]) -> None:
         """Denoise and vocode one window of each task; failures land on the tasks' jobs."""
@@ -312,11 +397,14 @@ class FoleyEngine:
         for job, index, _ in windows:
             job.report("diffusion", 0, key.steps, index)
         parts = [window for _, _, window in windows]
+        texts = [part.text for part in parts]
         try:
             mels = self.pipeline(
                 torch.cat([part.features for part in parts]),
                 onset_mask=_stacked([part.onsets for part in parts]),
                 span_mask=_stacked([part.events for part in parts]),
+                event_embeddings=None if texts[0] is None else torch.from_numpy(np.stack([t.embeddings for t in texts])),
+                event_centres=None if texts[0] is None else torch.from_numpy(np.stack([t.centres for t in texts])),
                 temporal_strength=_or(key.temporal_strength, DEFAULT_TEMPORAL_STRENGTH),
                 semantic_strength=_or(key.semantic_strength, DEFAULT_SEMANTIC_STRENGTH),
                 num_inference_steps=key.steps,
@@ -362,10 +450,13 @@ class FoleyEngine:
         onsets = None
         if request.cues:
             onsets = onset_mask([cue.time - start for cue in request.cues], AUDIO.window_frames)
-        events = None
-        if request.spans:
+        events, text = None, None
+        if job.description is not None:
+            described = window_text(job.description, start, pipe.semantic_projector.config.max_events)
+            events, text = described.spans, described
+        elif request.spans:
             events = span_mask([(s.start - start, s.end - start) for s in request.spans], AUDIO.window_frames)
-        return _Window(features, onsets, events, (request.seed + index) % SEED_LIMIT)
+        return _Window(features, onsets, events, text, (request.seed + index) % SEED_LIMIT)
 
     def _finish(self, job: _Job) -> GeneratedAudio:
         """Join a job's windows, snap, resample and level them into its result."""
@@ -437,6 +528,7 @@ class _Window:
     features: torch.Tensor  # (1, T, feature_dim)
     onsets: np.ndarray | None  # (window_frames,)
     events: np.ndarray | None  # (window_frames,)
+    text: WindowText | None  # the described events' text, for a trained semantic adapter
     seed: int
 
 
@@ -448,6 +540,7 @@ class _Job:
     starts: list[int] = field(default_factory=list)
     pieces: list[np.ndarray] = field(default_factory=list)
     error: Exception | None = None
+    description: Description | None = None  # set when the semantic adapter gets events and text
     began: float = field(default_factory=time.monotonic)
 
     @property

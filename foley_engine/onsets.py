@@ -81,3 +81,29 @@ def span_mask(
         last = max(first + 1, _frame_index(end, frame_rate))
         mask[max(first, 0) : max(min(last, n_frames), 0)] = 1.0
     return mask
+
+
+def sound_spans(
+    samples: np.ndarray, sr: int, onsets: Sequence[Fraction | float], decay_db: float = 30.0
+) -> list[tuple[float, float]]:
+    """How long each sound starting at `onsets` (seconds, ascending) lasts in mono `samples`.
+
+    A sound runs from its onset until its RMS envelope (on the front end's hop)
+    falls `decay_db` below the sound's own peak, and never past the next onset,
+    so overlapping sounds share out the time. Each span is at least one hop.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    hop = AUDIO.hop_length
+    rms = librosa.feature.rms(y=samples, frame_length=AUDIO.n_fft, hop_length=hop, center=True)[0]
+    floor = 10.0 ** (-decay_db / 20.0)
+    frames = [min(len(rms) - 1, max(0, round(float(t) * sr / hop))) for t in onsets]
+    spans = []
+    for i, first in enumerate(frames):
+        stop = frames[i + 1] if i + 1 < len(frames) else len(rms)
+        stop = max(stop, first + 1)
+        # The peak comes within a few hops of the onset; the decay is measured after it.
+        attack = first + int(np.argmax(rms[first : min(stop, first + 4)]))
+        quiet = np.nonzero(rms[attack:stop] < rms[attack] * floor)[0]
+        last = attack + int(quiet[0]) if len(quiet) else stop
+        spans.append((first * hop / sr, max(last, first + 1) * hop / sr))
+    return spans

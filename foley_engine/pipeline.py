@@ -26,8 +26,9 @@ from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
 # diffusers' from_pretrained builds a custom component only from a module that is
-# already imported; importing both video towers here lets it read either kind of directory.
-from . import cavp, video_encoder  # noqa: F401
+# already imported; importing both video towers here lets it read either kind of directory,
+# and the event detector module lets it read a pipeline that has one.
+from . import cavp, event_detector, video_encoder  # noqa: F401
 from .config import AUDIO
 from .errors import Cancelled
 from .projector import FeatureProjector

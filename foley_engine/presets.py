@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from diffusers import AutoencoderKL, ControlNetModel, DPMSolverMultistepScheduler, UNet2DConditionModel
 
+from .event_detector import VideoEventDetector
 from .pipeline import RhythmicFoleyPipeline
 from .projector import FeatureProjector
 from .semantic_projector import SemanticProjector
@@ -73,6 +74,8 @@ def build_untrained_pipeline(seed: int = 0) -> RhythmicFoleyPipeline:
         video_encoder = VideoEncoder(image_size=64, conv_channels=(16, 32, 64, 128))
         feature_projector = FeatureProjector(feature_dim=512, context_dim=128)
         semantic_projector = SemanticProjector(context_dim=128)
+        # The architecture `foley train detector --config small` trains (64×64 frames, 1.5 MB).
+        event_detector = VideoEventDetector()
     return RhythmicFoleyPipeline(
         vae=vae,
         unet=unet,
@@ -83,6 +86,7 @@ def build_untrained_pipeline(seed: int = 0) -> RhythmicFoleyPipeline:
         video_encoder=video_encoder,
         feature_projector=feature_projector,
         semantic_projector=semantic_projector,
+        event_detector=event_detector,
         mel_layout="fold",
         latent_scale=LATENT_SCALE,
         model_name=f"untrained-tiny-{seed}",

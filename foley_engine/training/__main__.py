@@ -1,11 +1,13 @@
-"""`foley train cavp|vae|base|temporal|assemble`: train the model stage by stage.
+"""`foley train cavp|vae|base|temporal|semantic|detector|assemble`: train the model stage by stage.
 
     foley train cavp     --config small --data DATA --out runs/cavp
     foley train vae      --config small --data DATA --out runs/vae
     foley train base     --config small --data DATA --out runs/base --cavp runs/cavp --vae runs/vae
     foley train temporal --config small --data DATA --out runs/temporal --cavp runs/cavp --vae runs/vae --base runs/base
+    foley train semantic --config small --data DATA --out runs/semantic --cavp runs/cavp --vae runs/vae --base runs/base
+    foley train detector --config small --data DATA --out runs/detector
     foley train assemble --config small --cavp runs/cavp --vae runs/vae --base runs/base
-                         --temporal runs/temporal -o MODEL
+                         --temporal runs/temporal --semantic runs/semantic --detector runs/detector -o MODEL
 
 Or train only the temporal adapter, on any saved pipeline such as converted
 Diff-Foley (`foley convert diff-foley -o models/diff-foley`), and put it in:
@@ -39,11 +41,20 @@ from .checkpoint import seed_everything
 from .config import TrainingConfig, load_config, resolve_config_path
 from .loop import Stage, train
 
-STAGES = ("cavp", "vae", "base", "temporal")
+STAGES = ("cavp", "vae", "base", "temporal", "semantic", "detector")
 # The trained stages each stage reads, as command-line options.
-INPUTS = {"cavp": (), "vae": (), "base": ("cavp", "vae"), "temporal": ("cavp", "vae", "base")}
+INPUTS = {
+    "cavp": (),
+    "vae": (),
+    "base": ("cavp", "vae"),
+    "temporal": ("cavp", "vae", "base"),
+    "semantic": ("cavp", "vae", "base"),
+    "detector": (),
+}
 # The commands that may read a saved pipeline (--pretrained DIR) instead of these stage folders.
-PRETRAINED = {"temporal": ("cavp", "vae", "base"), "assemble": ("cavp", "vae", "base")}
+PRETRAINED = {"temporal": ("cavp", "vae", "base"), "semantic": ("cavp", "vae", "base"), "assemble": ("cavp", "vae", "base")}
+# Stages assemble may leave out: the pipeline then carries an untrained copy (or none) in their place.
+OPTIONAL_IN_ASSEMBLY = ("semantic", "detector")
 PRETRAINED_HELP = "a saved pipeline folder (e.g. `foley convert diff-foley`'s) to use instead of --cavp/--vae/--base"
 
 
@@ -74,8 +85,9 @@ def _parser() -> argparse.ArgumentParser:
         "--config", default="small", help="configuration file (for the model name and seed; unused with --pretrained)"
     )
     for name in STAGES:
+        optional = " (optional)" if name in OPTIONAL_IN_ASSEMBLY else ""
         command.add_argument(
-            f"--{name}", type=Path, required=name == "temporal", help=f"the trained {name} stage's folder"
+            f"--{name}", type=Path, required=name == "temporal", help=f"the trained {name} stage's folder{optional}"
         )
     command.add_argument("--pretrained", type=Path, metavar="DIR", help=PRETRAINED_HELP)
     command.add_argument("-o", "--out", type=Path, required=True, help="the pipeline folder to write")
@@ -124,19 +136,25 @@ def _build_stage(args: argparse.Namespace, config: TrainingConfig, device: torch
         from .vae import VaeStage
 
         return VaeStage(config, args.data, device)
+    if args.stage == "detector":
+        from .detector import DetectorStage
+
+        return DetectorStage(config, args.data, args.out, device)
     from .frozen_parts import pipeline_base, pipeline_encoders, stage_base, stage_encoders
 
     if args.stage == "base":
         from .base import BaseStage
 
         return BaseStage(config, args.data, args.out, stage_encoders(args.cavp, args.vae, device), device)
+    from .semantic import SemanticStage
     from .temporal import TemporalStage
 
     if args.pretrained is not None:
         encoders, base = pipeline_encoders(args.pretrained, device), pipeline_base(args.pretrained, device)
     else:
         encoders, base = stage_encoders(args.cavp, args.vae, device), stage_base(args.base, device)
-    return TemporalStage(config, args.data, args.out, encoders, base, device)
+    adapter_stage = SemanticStage if args.stage == "semantic" else TemporalStage
+    return adapter_stage(config, args.data, args.out, encoders, base, device)
 
 
 def _run_stage(args: argparse.Namespace) -> None:
@@ -159,9 +177,18 @@ def _run_stage(args: argparse.Namespace) -> None:
 
 def _run_assemble(args: argparse.Namespace) -> None:
     if args.pretrained is not None:
-        pipeline = assemble_pretrained(args.pretrained, args.temporal, args.out)
+        pipeline = assemble_pretrained(args.pretrained, args.temporal, args.out, args.semantic, args.detector)
     else:
-        pipeline = assemble(load_config(args.config), args.cavp, args.vae, args.base, args.temporal, args.out)
+        pipeline = assemble(
+            load_config(args.config),
+            args.cavp,
+            args.vae,
+            args.base,
+            args.temporal,
+            args.out,
+            args.semantic,
+            args.detector,
+        )
     print(
         f"pipeline {pipeline.config.model_name!r} written to {args.out} "
         f"({folder_megabytes(args.out):.1f} MB); load it with FoleyEngine.load({str(args.out)!r})"

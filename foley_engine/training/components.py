@@ -39,6 +39,7 @@ MAKERS = {
     "feature_projector": "base",
     "scheduler": "base",
     "temporal_adapter": "temporal",
+    "event_detector": "detector",
 }
 
 

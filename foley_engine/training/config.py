@@ -1,8 +1,8 @@
 """Training configuration: one file (TOML or JSON) describes the model and every stage.
 
 A file has top-level `seed` and `model_name` and the sections `[model]`
-(architectures), `[diffusion]` (the recipe base and temporal share) and one
-per stage (`[cavp]`, `[vae]`, `[base]`, `[temporal]`). Missing keys take the
+(architectures), `[diffusion]` (the recipe the diffusion stages share) and one
+per stage (`[cavp]`, `[vae]`, `[base]`, `[temporal]`, `[semantic]`, `[detector]`). Missing keys take the
 defaults below; unknown keys are an error, so a typo never trains silently
 with a default. The bundled files live in `configs/` and can be named
 without their path (`--config small`).
@@ -79,6 +79,58 @@ class VaeConfig(Schedule):
 
 
 @dataclass(frozen=True)
+class SemanticConfig(Schedule):
+    """The semantic adapter: how often each condition is left out in training.
+
+    `text_dropout` is the share of examples trained with no text tokens and
+    `span_dropout` the share with an empty span mask, so the adapter also
+    works (and the Table IV ablation is fair) with only one of the two;
+    `summary_rate` is the share that gets a whole-window text naming the
+    clip's classes, standing in for a prompt or clip name.
+    `feature_dropout` replaces [diffusion] condition_dropout here: the share
+    of examples whose video features become the null condition. The features
+    already name the class (the scene's look, or for audio-only clips the
+    audio tower's view of the very sound), so with the base's 0.1 the text
+    brings the loss nothing and is never learned; without the features the
+    class must come from the text.
+    """
+
+    text_dropout: float = 0.15
+    span_dropout: float = 0.15
+    summary_rate: float = 0.5
+    feature_dropout: float = 0.5
+
+
+@dataclass(frozen=True)
+class DetectorConfig(Schedule):
+    """The video event detector (`foley_engine.event_detector`), trained on paired clips' frames
+    at their own rate; it shares no weights with the other stages, so its architecture is here.
+
+    Architecture: `image_size` (frames are cached at it), `conv_channels`,
+    `hidden`, `temporal_kernel`, `temporal_dilations` (see `VideoEventDetector`).
+    Training sees random crops of `crop_frames` frames (`flip`: mirrored half
+    the time). Targets: the contact frame of each onset; activity from the
+    onset until the clip's sound falls `decay_db` below that sound's peak (or
+    the next onset); the onset's class on its active frames. The loss is the
+    onset BCE with positives weighted `onset_pos_weight` (one frame in twenty
+    is an onset) plus `activity_weight` × the activity BCE plus
+    `class_weight` × the class cross-entropy on active frames.
+    """
+
+    image_size: int = 64
+    conv_channels: tuple[int, ...] = (16, 32, 64, 128)
+    hidden: int = 128
+    temporal_kernel: int = 5
+    temporal_dilations: tuple[int, ...] = (1, 2, 4)
+    crop_frames: int = 64
+    flip: bool = True
+    decay_db: float = 35.0
+    onset_pos_weight: float = 4.0
+    activity_weight: float = 1.0
+    class_weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class DiffusionConfig:
     """The denoising recipe the base and the temporal adapter share.
 
@@ -134,6 +186,8 @@ class TrainingConfig:
     vae: VaeConfig = field(default_factory=VaeConfig)
     base: Schedule = field(default_factory=Schedule)
     temporal: Schedule = field(default_factory=Schedule)
+    semantic: SemanticConfig = field(default_factory=SemanticConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as plain JSON-able values."""
@@ -167,6 +221,8 @@ def parse_config(values: dict[str, Any]) -> TrainingConfig:
         "vae": VaeConfig,
         "base": Schedule,
         "temporal": Schedule,
+        "semantic": SemanticConfig,
+        "detector": DetectorConfig,
     }
     parsed: dict[str, Any] = {
         name: _section(cls, values[name], f"[{name}]") for name, cls in classes.items() if name in values

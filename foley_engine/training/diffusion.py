@@ -267,13 +267,15 @@ class DiffusionStage(Stage):
     def loss(self, indices: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         return self._batch_loss(self.train_set, indices, self.recipe.condition_dropout), {}
 
-    def validation_loss(self) -> float:
-        """The loss on every val clip with the same noise and timesteps at every validation."""
+    def validation_loss(self, **conditions: bool) -> float:
+        """The loss on every val clip with the same noise and timesteps at every validation.
+
+        `conditions` go to `_batch_loss` (a stage's switches for leaving a condition out)."""
         generator = torch.Generator().manual_seed(VALIDATION_SEED)
         total = 0.0
         for start in range(0, len(self.val_set), self.schedule.batch_size):
             indices = torch.arange(start, min(start + self.schedule.batch_size, len(self.val_set)))
-            total += self._batch_loss(self.val_set, indices, 0.0, generator).item() * len(indices)
+            total += self._batch_loss(self.val_set, indices, 0.0, generator, **conditions).item() * len(indices)
         return total / len(self.val_set)
 
     def pipeline(self, temporal_adapter: ControlNetModel | None = None) -> RhythmicFoleyPipeline:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train the whole model: cavp → vae → base → temporal → assemble.
+# Train the whole model: cavp → detector → vae → base → temporal → assemble.
 #
 #   foley_engine/training/run_all.sh DATA ROOT [CONFIG]
 #
@@ -29,10 +29,12 @@ train() {
 }
 
 train cavp
+train detector
 train vae
 train base --cavp "$ROOT/cavp" --vae "$ROOT/vae"
 train temporal --cavp "$ROOT/cavp" --vae "$ROOT/vae" --base "$ROOT/base"
 echo "$(date -Is) assemble: starting (log: $ROOT/assemble.log)"
 "$PYTHON" -m foley_engine.cli train assemble --config "$CONFIG" --cavp "$ROOT/cavp" --vae "$ROOT/vae" \
-    --base "$ROOT/base" --temporal "$ROOT/temporal" -o "$ROOT/pipeline" >>"$ROOT/assemble.log" 2>&1
+    --base "$ROOT/base" --temporal "$ROOT/temporal" --detector "$ROOT/detector" -o "$ROOT/pipeline" \
+    >>"$ROOT/assemble.log" 2>&1
 echo "$(date -Is) done: $ROOT/pipeline"

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
 
+from foley_engine.event_detector import VideoEventDetector
 from foley_engine.pipeline import RhythmicFoleyPipeline
 from foley_engine.presets import diffusion_scheduler
 from foley_engine.projector import FeatureProjector
@@ -111,6 +112,7 @@ def fresh_pipeline(
         video_encoder=VideoEncoder(image_size=16, conv_channels=(8,)),
         feature_projector=FeatureProjector(context_dim=16),
         semantic_projector=SemanticProjector(context_dim=16),
+        event_detector=VideoEventDetector(image_size=16, conv_channels=(8,), hidden=8, temporal_dilations=(1,)),
     )
     pipe.set_progress_bar_config(disable=True)
     return pipe

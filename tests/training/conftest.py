@@ -13,7 +13,7 @@ from foley_engine.training.__main__ import main as train_main
 
 from ..data.conftest import write_fake_package
 
-STAGE_ORDER = ("cavp", "vae", "base", "temporal")
+STAGE_ORDER = ("cavp", "vae", "base", "temporal", "semantic")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,7 +36,9 @@ def training_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def stage_args(stage: str, data: Path, root: Path, *extra: str) -> list[str]:
     """`foley train STAGE` arguments for the tiny config, reading earlier stages from `root`."""
-    inputs = {"base": ("cavp", "vae"), "temporal": ("cavp", "vae", "base")}.get(stage, ())
+    inputs = {"base": ("cavp", "vae"), "temporal": ("cavp", "vae", "base"), "semantic": ("cavp", "vae", "base")}.get(
+        stage, ()
+    )
     args = [stage, "--config", "tiny", "--data", str(data), "--out", str(root / stage)]
     for name in inputs:
         args += [f"--{name}", str(root / name)]

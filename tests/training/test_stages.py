@@ -4,6 +4,7 @@ validation figures are logged, and what it exports loads back with `from_pretrai
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ from diffusers import AutoencoderKL, ControlNetModel, DPMSolverMultistepSchedule
 
 from foley_engine.audio_encoder import AudioEncoder
 from foley_engine.projector import FeatureProjector
+from foley_engine.semantic_projector import SemanticProjector
 from foley_engine.training.config import load_config
 from foley_engine.training.loop import read_loss_log
 from foley_engine.video_encoder import VideoEncoder
@@ -92,3 +94,17 @@ def test_temporal_learns_and_logs_detected_against_labelled_onsets(trained: Path
     assert adapter.config.conditioning_channels == 1
     expected = load_config("tiny").model.adapter_embedding_channels
     assert tuple(adapter.config.conditioning_embedding_out_channels) == expected
+
+
+def test_semantic_learns_to_use_text_and_spans_and_exports_adapter_and_projector(trained: Path) -> None:
+    out = trained / "semantic"
+    assert_loss_falls(out)
+    assert_finished(out, "semantic")
+    assert 0 < read_loss_log(out)[0]["span_coverage"] < 1
+    figures = validation(out)
+    # How much the val loss rises without each condition (too few steps here for a sign to mean anything).
+    assert all(math.isfinite(figures[key]) for key in ("loss", "text_gain", "span_gain"))
+    adapter = ControlNetModel.from_pretrained(out / "semantic_adapter")
+    assert adapter.config.conditioning_channels == 1
+    projector = SemanticProjector.from_pretrained(out / "semantic_projector")
+    assert projector.config.context_dim == load_config("tiny").model.cross_attention_dim
