@@ -1,4 +1,4 @@
-"""`foley`: generate a Foley track for a timeline, or run the demo."""
+"""`foley`: generate a Foley track for a timeline, detect cues in its video, or run the demo."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
+from tqdm import tqdm
+
+from foley_proto.v1 import engine_pb2 as pb
 
 from . import demo
-from .client import EngineClient
+from .auto_markers import add_auto_markers, marker_convention
+from .client import EngineClient, EngineError
 from .clips import ClipWindow, select_clips, start_timecode, timeline_rate
 from .embedded import EmbeddedEngine
 from .errors import PluginError
@@ -23,7 +27,7 @@ from .files import check_writable
 from .foley_track import add_foley_track, media_folder_for
 from .integrations import file_actions
 from .integrations import resolve as davinci_resolve
-from .jobs import GenerateOptions
+from .jobs import CueSource, GenerateOptions, check_cue_source, detect_request
 from .manifest import write_manifest
 from .media import unreadable_reason
 from .render_commands import RENDER_COMMANDS, add_render_commands, run_render_command
@@ -31,7 +35,9 @@ from .resume import FinishedClips
 from .scoring import ClipScorer
 from .timeline_io import (
     bundle_media_folder,
+    check_markers_output_format,
     check_output_format,
+    default_markers_output_path,
     default_output_path,
     read_timelines,
     write_timelines,
@@ -50,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("timeline", type=Path, help="any timeline OpenTimelineIO reads (.otio, .xml, .fcpxml, .edl, .aaf, …)")
     _add_generate_options(generate)
 
+    detect = commands.add_parser(
+        "detect", help="mark the onsets the engine sees in each clip's video (written to a new file)"
+    )
+    detect.add_argument("timeline", type=Path, help="any timeline OpenTimelineIO reads (.otio, .xml, .fcpxml, .edl, …)")
+    detect.add_argument(
+        "-o", "--output", type=Path, help="output timeline (default: beside the input, <name>.cues.<ext>)"
+    )
+    _add_selection_options(detect)
+    _add_engine_options(detect)
+
     run_demo = commands.add_parser("demo", help="make a demo video and timeline, then generate Foley for it")
     run_demo.add_argument("--folder", type=Path, default=Path("demo-out"), help="where the demo goes (default: ./demo-out)")
     _add_generate_options(run_demo, with_output=False)
@@ -67,30 +83,19 @@ def _parser() -> argparse.ArgumentParser:
 def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = True) -> None:
     if with_output:
         parser.add_argument("-o", "--output", type=Path, help="output timeline (default: beside the input, <name>.foley.<ext>)")
-        parser.add_argument("--track", action="append", help="only clips on this video track (name or 1-based index); repeatable")
-        parser.add_argument("--clip", action="append", help="only clips with this name; repeatable")
-        parser.add_argument("--range", help="only this part of the timeline: START-END in seconds or HH:MM:SS:FF timecode")
-        parser.add_argument("--media-root", type=Path, action="append", default=[], help="find moved media by file name below this folder; repeatable")
-        parser.add_argument("--rate", type=float, help="frame rate for formats that store none (EDL; default 24)")
-        parser.add_argument(
-            "--ignore-timecode-mismatch", action="store_true", help="EDL: accept events whose source and record lengths differ"
-        )
+        _add_selection_options(parser)
         parser.add_argument(
             "--manifest", type=Path, help="also write a JSON list of the WAVs and their timeline frames (for editor scripts)"
         )
-    parser.add_argument(
-        "--engine",
-        default=os.environ.get(ENGINE_ENV) or None,
-        help=f"engine address (unix:/path/engine.sock or host:port; or set {ENGINE_ENV}); default: start one for this run",
-    )
-    parser.add_argument(
-        "--engine-token-file",
-        type=Path,
-        help="file holding the token of an engine that listens beyond loopback (or set FOLEY_ENGINE_TOKEN)",
-    )
-    parser.add_argument("--model", type=Path, help="model folder for the embedded engine")
-    parser.add_argument("--device", default="cpu", help="device for the embedded engine (cpu, cuda)")
+    _add_engine_options(parser)
     parser.add_argument("--prompt", default="", help="describe the sounds (for example 'footsteps on gravel')")
+    parser.add_argument(
+        "--cues",
+        choices=[source.value for source in CueSource],
+        default=CueSource.AUTO.value,
+        help="where onset cues come from: markers, video (onsets the engine sees), both, none; "
+        "auto (default): a clip's markers where it has some, else its video",
+    )
     parser.add_argument("--temporal-strength", type=float, help="how strictly sounds follow the markers (engine default if unset)")
     parser.add_argument("--semantic-strength", type=float, help="how strongly sounds follow the labels and prompt")
     parser.add_argument("--guidance", type=float, help="classifier-free guidance scale")
@@ -105,6 +110,34 @@ def _add_generate_options(parser: argparse.ArgumentParser, with_output: bool = T
         action="store_true",
         help="generate every clip again, even those an earlier run finished with the same settings",
     )
+
+
+def _add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """Which clips of the timeline to score, and how to read it and find its media."""
+    parser.add_argument("--track", action="append", help="only clips on this video track (name or 1-based index); repeatable")
+    parser.add_argument("--clip", action="append", help="only clips with this name; repeatable")
+    parser.add_argument("--range", help="only this part of the timeline: START-END in seconds or HH:MM:SS:FF timecode")
+    parser.add_argument("--media-root", type=Path, action="append", default=[], help="find moved media by file name below this folder; repeatable")
+    parser.add_argument("--rate", type=float, help="frame rate for formats that store none (EDL; default 24)")
+    parser.add_argument(
+        "--ignore-timecode-mismatch", action="store_true", help="EDL: accept events whose source and record lengths differ"
+    )
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Which engine to use: one at an address, or one started for the run."""
+    parser.add_argument(
+        "--engine",
+        default=os.environ.get(ENGINE_ENV) or None,
+        help=f"engine address (unix:/path/engine.sock or host:port; or set {ENGINE_ENV}); default: start one for this run",
+    )
+    parser.add_argument(
+        "--engine-token-file",
+        type=Path,
+        help="file holding the token of an engine that listens beyond loopback (or set FOLEY_ENGINE_TOKEN)",
+    )
+    parser.add_argument("--model", type=Path, help="model folder for the embedded engine")
+    parser.add_argument("--device", default="cpu", help="device for the embedded engine (cpu, cuda)")
 
 
 # Model-side commands run in a child Python (`foley_engine.cli`): the plugin never imports torch.
@@ -141,13 +174,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command in RENDER_COMMANDS:
             return run_render_command(args)
+        if args.command == "detect":
+            return _detect(args)
         return _generate(args)
     except KeyboardInterrupt:
-        print(
-            "\nfoley: interrupted; the engine's jobs were cancelled and no timeline was written"
-            " (finished clips are kept for the next run)",
-            file=sys.stderr,
-        )
+        if args.command == "detect":
+            print("\nfoley: interrupted; the engine's detection was cancelled and no timeline was written", file=sys.stderr)
+        else:
+            print(
+                "\nfoley: interrupted; the engine's jobs were cancelled and no timeline was written"
+                " (finished clips are kept for the next run)",
+                file=sys.stderr,
+            )
         return 130
     except PluginError as error:
         print(f"foley: {error}", file=sys.stderr)
@@ -175,6 +213,7 @@ def _options(args: argparse.Namespace) -> GenerateOptions:
         guidance_scale=args.guidance,
         sample_rate=args.sample_rate,
         snap=args.snap,
+        cues=CueSource(args.cues),
     )
 
 
@@ -192,17 +231,28 @@ def _demo(args: argparse.Namespace) -> int:
     return _generate(args)
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _read(args: argparse.Namespace) -> list[otio.schema.Timeline]:
+    """The timelines of the input file; the first is the one scored."""
     source = args.timeline
     timelines = read_timelines(source, rate=args.rate, ignore_timecode_mismatch=args.ignore_timecode_mismatch)
-    timeline = timelines[0]
     if len(timelines) > 1:
-        print(f"foley: {source} holds {len(timelines)} timelines; scoring the first, {timeline.name!r} "
+        print(f"foley: {source} holds {len(timelines)} timelines; scoring the first, {timelines[0].name!r} "
               "(the others are written back unchanged)", file=sys.stderr)
-    output = args.output or default_output_path(source)
-    if output.resolve() == source.resolve():
+    return timelines
+
+
+def _output(args: argparse.Namespace, default: Path) -> Path:
+    """The output path asked for (else `default`); never the input."""
+    output = args.output or default
+    if output.resolve() == args.timeline.resolve():
         raise PluginError(f"{output}: the output would replace the input timeline; choose another -o")
-    check_output_format(output, timeline_rate(timeline))
+    return output
+
+
+def _windows(args: argparse.Namespace, timeline: otio.schema.Timeline) -> tuple[list[ClipWindow], list[ClipWindow]]:
+    """The selected clips' windows whose media is there and readable, and those whose media is missing
+    (each named as it is skipped). PluginError when no clip is left or some media cannot be read."""
+    source = args.timeline
     windows = select_clips(
         timeline,
         tracks=[_track_key(t) for t in args.track] if args.track else None,
@@ -218,9 +268,38 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"foley: skipping {window.media.reason}", file=sys.stderr)
     if not ready:
         raise PluginError(f"{source}: no video clip with readable media to score ({len(windows)} selected)")
+    _check_media_readable(ready)
+    return ready, missing
+
+
+def _connect(
+    args: argparse.Namespace, ready: list[ClipWindow], stack: ExitStack
+) -> tuple[EngineClient, pb.EngineInfo, EmbeddedEngine | None]:
+    """A client of the engine at --engine, or of one started for this run (until `stack` closes),
+    once it serves; its GetInfo, and the embedded engine if one was started."""
+    embedded = None
+    if args.engine:
+        address = args.engine
+    else:
+        roots = sorted({w.media.path.resolve().parent for w in ready})
+        print("starting the embedded engine…", file=sys.stderr)
+        embedded = stack.enter_context(EmbeddedEngine(args.model, args.device, roots))
+        address = embedded.address
+    client = stack.enter_context(EngineClient(address, engine_token(args.engine_token_file)))
+    if not client.serving():
+        print(f"waiting for the engine at {address} to load its model…", file=sys.stderr)
+        client.wait_serving(ENGINE_WAIT_S)
+    return client, client.info(), embedded
+
+
+def _generate(args: argparse.Namespace) -> int:
+    timelines = _read(args)
+    timeline = timelines[0]
+    output = _output(args, default_output_path(args.timeline))
+    check_output_format(output, timeline_rate(timeline))
     # Everything that can be checked before generation is: a run should not
     # spend the engine's time on clips it could not read or save.
-    _check_media_readable(ready)
+    ready, missing = _windows(args, timeline)
     media_folder = media_folder_for(output)
     check_writable(output.parent)
     if args.manifest is not None:
@@ -229,21 +308,12 @@ def _generate(args: argparse.Namespace) -> int:
         check_writable(media_folder)
     options = _options(args)
     with ExitStack() as stack:
-        embedded = None
-        if args.engine:
-            address = args.engine
-        else:
-            roots = sorted({w.media.path.resolve().parent for w in ready})
-            print("starting the embedded engine…", file=sys.stderr)
-            embedded = stack.enter_context(EmbeddedEngine(args.model, args.device, roots))
-            address = embedded.address
-        client = stack.enter_context(EngineClient(address, engine_token(args.engine_token_file)))
-        if not client.serving():
-            print(f"waiting for the engine at {address} to load its model…", file=sys.stderr)
-            client.wait_serving(ENGINE_WAIT_S)
-        info = client.info()
+        client, info, embedded = _connect(args, ready, stack)
         if not info.model_trained:
             print(f"foley: model {info.model_name!r} is UNTRAINED: it makes placeholder noise, not Foley", file=sys.stderr)
+        notice = check_cue_source(options.cues, info, ready)
+        if notice is not None:
+            print(f"foley: {notice}", file=sys.stderr)
         scorer = ClipScorer(client, info, options, FinishedClips(media_folder), embedded)
         results = scorer.score(ready, reuse=not args.regenerate)
     add_foley_track(timeline, results, output)
@@ -260,6 +330,52 @@ def _generate(args: argparse.Namespace) -> int:
     if args.manifest is not None:
         write_manifest(args.manifest, timeline, output)
     print(f"wrote {output} with a Foley track of {len(results)} clip(s); audio in {media_folder}")
+    return _missing_status(missing)
+
+
+def _detect(args: argparse.Namespace) -> int:
+    """`foley detect`: the engine's video onsets as "foley:auto" markers on each clip, in a new file."""
+    timelines = _read(args)
+    timeline = timelines[0]
+    output = _output(args, default_markers_output_path(args.timeline))
+    check_markers_output_format(output, timeline, timeline_rate(timeline))
+    ready, missing = _windows(args, timeline)
+    check_writable(output.parent)
+    found: list[tuple[ClipWindow, pb.DetectResponse]] = []
+    with ExitStack() as stack:
+        client, info, _ = _connect(args, ready, stack)
+        if not info.event_detector:
+            raise PluginError(
+                f"the engine's model {info.model_name!r} has no video event detector, so it cannot find cues in "
+                "the video; load a model that has one (--model DIR, or `foley-engine serve --model DIR`)"
+            )
+        if not info.model_trained:
+            print(f"foley: model {info.model_name!r} is UNTRAINED: its onsets are placeholders", file=sys.stderr)
+        for index, window in enumerate(tqdm(ready, desc="clips", unit="clip")):
+            try:
+                found.append((window, client.detect(detect_request(window))))
+            except EngineError as error:
+                track = window.track_name or f"V{window.track_index + 1}"
+                raise PluginError(
+                    f"clip {index + 1} of {len(ready)} {window.name!r} (track {track!r}): {error}\n"
+                    "No timeline was written."
+                ) from None
+    done = add_auto_markers(
+        timeline,
+        found,
+        marker_convention(timeline, args.timeline, output),
+        shared_compound_clips=output.suffix.lower() == ".fcpxml",
+    )
+    written = write_timelines(timelines, output)
+    for note in written.notes:
+        print(f"foley: {note}", file=sys.stderr)
+    replaced = f", replacing {done.replaced} earlier one(s)" if done.replaced else ""
+    print(f"wrote {written.path} with {done.added} foley:auto marker(s) on {done.clips} clip(s){replaced}")
+    return _missing_status(missing)
+
+
+def _missing_status(missing: list[ClipWindow]) -> int:
+    """Exit status 3, after naming them again, when clips were skipped for missing media; else 0."""
     if missing:
         names = ", ".join(repr(w.name) for w in missing[:10]) + (", …" if len(missing) > 10 else "")
         print(f"foley: {len(missing)} clip(s) skipped for missing media (see above): {names}", file=sys.stderr)

@@ -98,6 +98,21 @@ class EngineClient:
         finally:
             stream.cancel()
 
+    def detect(self, request: pb.DetectRequest) -> pb.DetectResponse:
+        """Run the engine's event detector over one clip window.
+
+        No deadline: the detection waits for the job the engine is running. Interrupting
+        (Ctrl-C) cancels the call, and a detection that has not started yet never runs.
+        """
+        with _interrupts_held():
+            call = self._stub.Detect.future(request, metadata=self._metadata)
+        try:
+            return call.result()
+        except grpc.RpcError as error:
+            raise _engine_error(error) from None
+        finally:
+            call.cancel()
+
     def _call(self, method: Callable, request: object) -> object:
         try:
             return method(request, timeout=30, metadata=self._metadata)

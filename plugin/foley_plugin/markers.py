@@ -23,10 +23,16 @@ reader hangs each `* LOC:` line on its event's clip but keeps the record
 Short markers are points: Media Composer, Kdenlive and Final Cut Pro X write
 point markers one frame long, so by default a marker of at most one frame (in
 its own rate) is an onset cue and a longer one is an event span.
+
+`marker_start` goes the other way: where a clip marker must be written, in one
+of those conventions, for the reader to put it on a given timeline time.
+Markers named "foley:auto <label>" are onsets `foley detect` wrote; their
+label is what follows the prefix.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,6 +43,19 @@ from foley_plugin.layout import Placement, intersect, record_start, top_level_tr
 from foley_plugin.timeutil import exact_rate, exact_value, to_seconds
 
 DEFAULT_CUE_MAX_FRAMES = 1
+# The name (or, where a writer keeps no name, the comment) of the markers `foley detect` writes.
+AUTO_MARKER_PREFIX = "foley:auto"
+
+
+class MarkerConvention(enum.Enum):
+    """Where a clip marker's time counts from, as the readers of `collect_markers` tell them apart."""
+
+    # The clip's media time (its source_range space), through its time effects: OTIO's own rule.
+    MEDIA = "media"
+    # Kdenlive: from the clip's in-point (metadata "kdenlive").
+    KDENLIVE = "kdenlive"
+    # An EDL's `* LOC:` line: the record (sequence) timecode (metadata "cmx_3600").
+    EDL = "edl"
 
 
 @dataclass(frozen=True)
@@ -143,12 +162,66 @@ def marker_label(marker: otio.schema.Marker) -> str:
     Comments are read from OTIO's `comment` field (Kdenlive, Resolve) and from
     adapter metadata (`fcp_xml` comment, AAF Comment). The AAF reader names
     unnamed markers after their class ("DescriptiveMarker"); that is no label.
+    A `foley detect` marker's label is its text after "foley:auto", empty if
+    nothing follows (its colour names no sound).
     """
+    text = _marker_text(marker)
+    detected = _after_auto_prefix(text)
+    if detected is not None:
+        return detected
+    return text or str(marker.color)
+
+
+def is_auto_marker(marker: otio.schema.Marker) -> bool:
+    """True for a marker `foley detect` wrote ("foley:auto …", in any case: the EDL writer capitalises)."""
+    return _after_auto_prefix(_marker_text(marker)) is not None
+
+
+def marker_timeline_start(placement: Placement, marker: otio.schema.Marker) -> Fraction:
+    """Where a marker of `placement`'s item starts playing on the timeline, as `collect_markers` reads it."""
+    return _marker_ends(placement, marker)[0]
+
+
+def marker_start(placement: Placement, timeline_time: Fraction, convention: MarkerConvention) -> Fraction:
+    """Return the start (seconds, in the marker's own coordinates) of a marker on the clip
+    `placement` that `collect_markers` reads, under `convention`, as playing at `timeline_time`.
+
+    It inverts `_marker_ends`: a marker written at this time and read back lands on
+    `timeline_time` exactly, time effects and frozen clips included.
+    """
+    if convention is MarkerConvention.EDL:
+        top = top_level_track(placement)
+        return timeline_time + (record_start(top.item) if top is not None else Fraction(0))
+    media_time = _from_timeline(placement, timeline_time)
+    if convention is MarkerConvention.KDENLIVE:
+        return media_time - placement.trim_start
+    return media_time
+
+
+def _from_timeline(placement: Placement, t: Fraction) -> Fraction:
+    """The own time `u` for which `placement.to_timeline(u)` is `t`."""
+    if placement.speed != 0:
+        return placement.own_time(t)
+    # A frozen item places its times as offsets from its trimmed start (`offset_to_timeline`).
+    if placement.parent is None:
+        return placement.trim_start + t
+    return placement.trim_start + _from_timeline(placement.parent, t) - placement.range_start
+
+
+def _marker_text(marker: otio.schema.Marker) -> str:
+    """The marker's name, else its comment (OTIO's field or an adapter's metadata), else ""."""
     name = marker.name.strip()
     if name and name != _aaf(marker).get("ClassName"):
         return name
-    comment = marker.comment.strip() or _metadata_comment(marker.metadata)
-    return comment or str(marker.color)
+    return marker.comment.strip() or _metadata_comment(marker.metadata)
+
+
+def _after_auto_prefix(text: str) -> str | None:
+    """What follows "foley:auto" in `text` (stripped), or None when `text` does not start with it."""
+    size = len(AUTO_MARKER_PREFIX)
+    if text[:size].lower() != AUTO_MARKER_PREFIX or text[size : size + 1].strip():
+        return None
+    return text[size:].strip()
 
 
 def _marker_ends(placement: Placement, marker: otio.schema.Marker) -> tuple[Fraction, Fraction]:

@@ -4,8 +4,9 @@ Each WAV a run finishes gets a record in its Foley media folder,
 `.foley-finished/<input hash>.json`, written only once the WAV is complete on
 disk. The input hash (`jobs.input_hash`) covers everything that makes the
 clip's audio, so a later run that would ask the engine for the same audio
-takes the WAV instead; anything that changes (seed, steps, cues, trim, media
-file, model, …) gives another hash, and the clip is generated again.
+takes the WAV instead; anything that changes (seed, steps, cues, where the
+cues come from (`--cues`), trim, media file, model, …) gives another hash, and
+the clip is generated again.
 """
 
 from __future__ import annotations

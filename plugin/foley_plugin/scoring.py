@@ -51,8 +51,9 @@ class ClipScorer:
         so whatever stops the run, the clips finished so far are reused by the
         next run with the same inputs (`resume`).
         """
-        specs = [job_spec(window, self.options, index) for index, window in enumerate(windows)]
-        keys = [input_hash(spec, self.info) for spec in specs]
+        detector = self.info.event_detector
+        specs = [job_spec(window, self.options, index, detector) for index, window in enumerate(windows)]
+        keys = [input_hash(spec, self.info, self.options.cues) for spec in specs]
         earlier = [self.finished.find(key) if reuse else None for key in keys]
         reused = sum(clip is not None for clip in earlier)
         if reused:
@@ -64,7 +65,7 @@ class ClipScorer:
         with tqdm(total=len(windows), initial=reused, desc="clips", unit="clip", position=0) as overall:
             for index, (window, spec, key, kept) in enumerate(zip(windows, specs, keys, earlier)):
                 if kept is not None:
-                    metadata = clip_metadata(spec, self.info, kept.job_id, kept.seed)
+                    metadata = clip_metadata(spec, self.info, kept.job_id, kept.seed, self.options.cues)
                     results.append(FoleyClipResult(window=window, wav_path=kept.wav_path, metadata=metadata))
                     continue
                 try:
@@ -96,7 +97,7 @@ class ClipScorer:
         wav_path = unused_path(self.finished.media_folder, f"{index + 1:02d}-{_safe_name(window.name)}")
         write_wav(wav_path, clip.samples, clip.sample_rate)
         self.finished.add(key, wav_path, clip.job_id, clip.seed)
-        metadata = clip_metadata(spec, self.info, clip.job_id, clip.seed)
+        metadata = clip_metadata(spec, self.info, clip.job_id, clip.seed, self.options.cues)
         return FoleyClipResult(window=window, wav_path=wav_path, metadata=metadata)
 
     def _engine_failure(self, error: EngineError) -> str:

@@ -44,6 +44,16 @@ _WRITERS = {
 # the default output for EDL input (and for formats not written) is .otio.
 _FOLEY_FORMATS = (".otio", ".otioz", ".xml", ".fcpxml", ".aaf", ".kdenlive")
 
+# Formats that keep clip markers, which `foley detect` writes. Not AAF, whose
+# writer drops every marker, nor Kdenlive projects, whose writer
+# (otio-kdenlive-adapter 0.0.3) drops every clip marker: their results go to .otio.
+_MARKER_FORMATS = (".otio", ".otioz", ".xml", ".fcpxml", ".edl")
+_NO_CLIP_MARKERS = {
+    ".aaf": "the AAF writer (otio-aaf-adapter) drops every marker",
+    ".kdenlive": "the Kdenlive project writer (otio-kdenlive-adapter) drops every clip marker; "
+    "Kdenlive 25.04 and later import .otio with its clip markers",
+}
+
 # The frame rates otio-fcpx-xml-adapter 1.0.0 handles. It reads an NTSC
 # format (frameDuration 1001/30000s) as a whole-number rate (29), truncating
 # every time to that, and writes NTSC timelines with an empty frameDuration.
@@ -149,6 +159,35 @@ def default_output_path(input_path: Path) -> Path:
     return input_path.with_name(f"{input_path.stem}.foley{suffix}")
 
 
+def default_markers_output_path(input_path: Path) -> Path:
+    """Return where `foley detect`'s result of `input_path` goes by default: `<stem>.cues<suffix>`
+    beside it, as `.otio` for formats whose writers drop clip markers (AAF, Kdenlive projects)."""
+    input_path = Path(input_path)
+    suffix = input_path.suffix.lower()
+    if suffix not in _MARKER_FORMATS:
+        suffix = ".otio"
+    return input_path.with_name(f"{input_path.stem}.cues{suffix}")
+
+
+def check_markers_output_format(path: Path, timeline: otio.schema.Timeline, rate: float | None = None) -> None:
+    """TimelineError unless `timeline` with clip markers added can be written to `path` keeping them.
+
+    Checked before any detection, like `check_output_format` before generation.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _MARKER_FORMATS:
+        reason = _NO_CLIP_MARKERS.get(suffix, f"{suffix or 'a file without a suffix'} is not written here")
+        raise TimelineError(
+            f"{path}: cannot hold the detected markers ({reason}); "
+            f"write the result as {', '.join(_MARKER_FORMATS)}"
+        )
+    if suffix == ".fcpxml":
+        _check_fcpxml_rate(path, rate)
+    if suffix == ".edl":
+        _check_fits_edl(timeline, path)
+
+
 def check_output_format(path: Path, rate: float | None = None) -> None:
     """TimelineError unless `path`'s format is written here and keeps an added audio track.
 
@@ -164,7 +203,12 @@ def check_output_format(path: Path, rate: float | None = None) -> None:
             f"{path}: {suffix or 'a file without a suffix'} cannot hold the Foley track; "
             f"write the result as {', '.join(_FOLEY_FORMATS)}"
         )
-    if suffix == ".fcpxml" and rate is not None and rate not in _FCPXML_RATES:
+    if suffix == ".fcpxml":
+        _check_fcpxml_rate(path, rate)
+
+
+def _check_fcpxml_rate(path: Path, rate: float | None) -> None:
+    if rate is not None and rate not in _FCPXML_RATES:
         raise TimelineError(
             f"{path}: the FCPXML writer (otio-fcpx-xml-adapter) cannot write a {rate:.3f} fps timeline "
             f"(only {', '.join(map(str, _FCPXML_RATES))} fps); write the result as .otio or .xml instead"

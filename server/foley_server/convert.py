@@ -13,7 +13,15 @@ import numpy as np
 
 from foley_engine.engine import ModelInfo
 from foley_engine.errors import InvalidRequest
-from foley_engine.request import EventSpan, GeneratedAudio, GenerationRequest, OnsetCue, TimeMap
+from foley_engine.request import (
+    Detection,
+    DetectionRequest,
+    EventSpan,
+    GeneratedAudio,
+    GenerationRequest,
+    OnsetCue,
+    TimeMap,
+)
 from foley_proto.v1 import engine_pb2 as pb
 
 from .config import Limits
@@ -34,7 +42,7 @@ def rational_time(value: Fraction) -> pb.RationalTime:
 
 
 def request_from_spec(
-    spec: pb.JobSpec, limits: Limits, video_path: Callable[[pb.JobSpec], Path]
+    spec: pb.JobSpec, limits: Limits, video_path: Callable[[pb.JobSpec | pb.DetectRequest], Path]
 ) -> GenerationRequest:
     """Check a JobSpec's structure and limits and build the engine's request.
 
@@ -72,6 +80,41 @@ def request_from_spec(
         sample_rate=spec.sample_rate or None,
         snap=spec.snap,
         snap_reach_ms=spec.snap_reach_ms if spec.HasField("snap_reach_ms") else None,
+        video_cues=spec.video_cues,
+    )
+
+
+def detection_from_request(
+    request: pb.DetectRequest, limits: Limits, video_path: Callable[[pb.JobSpec | pb.DetectRequest], Path]
+) -> DetectionRequest:
+    """Check a DetectRequest's structure and limits (as `request_from_spec` checks a JobSpec's
+    video and window) and build the engine's detection request."""
+    if not request.HasField("window"):
+        raise InvalidRequest("window", "is required")
+    window = _time_map(request.window, limits)
+    if request.WhichOneof("video") is None:
+        raise InvalidRequest("video", "set video_path or upload_id")
+    return DetectionRequest(video_path=video_path(request), window=window)
+
+
+def detect_response(detection: Detection, model_name: str) -> pb.DetectResponse:
+    """Detect's answer: the onsets and events at exact times, and the analysed frame rate."""
+    return pb.DetectResponse(
+        onsets=[
+            pb.OnsetCue(time=rational_time(onset.time), label=onset.label, confidence=onset.confidence)
+            for onset in detection.onsets
+        ],
+        events=[
+            pb.EventSpan(
+                start=rational_time(event.start),
+                end=rational_time(event.end),
+                label=event.label,
+                confidence=event.confidence,
+            )
+            for event in detection.events
+        ],
+        fps=pb.Ratio(num=detection.fps.numerator, den=detection.fps.denominator),
+        model_name=model_name,
     )
 
 
@@ -100,12 +143,25 @@ def _label(text: str, field: str) -> str:
     return text
 
 
+def _confidence(message: pb.OnsetCue | pb.EventSpan, field: str) -> float:
+    # Unset is an editor's marker: certain.
+    if not message.HasField("confidence"):
+        return 1.0
+    if not (math.isfinite(message.confidence) and 0 <= message.confidence <= 1):
+        raise InvalidRequest(field, "must be between 0 and 1")
+    return message.confidence
+
+
 def _cue(cue: pb.OnsetCue, index: int, duration: Fraction) -> OnsetCue:
     field = f"cues[{index}].time"
     time = seconds(cue.time, field)
     if not 0 <= time <= duration:
         raise InvalidRequest(field, "lies outside the window")
-    return OnsetCue(time=time, label=_label(cue.label, f"cues[{index}].label"))
+    return OnsetCue(
+        time=time,
+        label=_label(cue.label, f"cues[{index}].label"),
+        confidence=_confidence(cue, f"cues[{index}].confidence"),
+    )
 
 
 def _span(span: pb.EventSpan, index: int, duration: Fraction) -> EventSpan:
@@ -113,7 +169,12 @@ def _span(span: pb.EventSpan, index: int, duration: Fraction) -> EventSpan:
     end = seconds(span.end, f"spans[{index}].end")
     if not 0 <= start < end <= duration:
         raise InvalidRequest(f"spans[{index}]", "needs 0 <= start < end <= window duration")
-    return EventSpan(start=start, end=end, label=_label(span.label, f"spans[{index}].label"))
+    return EventSpan(
+        start=start,
+        end=end,
+        label=_label(span.label, f"spans[{index}].label"),
+        confidence=_confidence(span, f"spans[{index}].confidence"),
+    )
 
 
 def audio_bytes(audio: GeneratedAudio) -> tuple[bytes, pb.AudioInfo]:
@@ -133,7 +194,7 @@ def audio_bytes(audio: GeneratedAudio) -> tuple[bytes, pb.AudioInfo]:
 
 
 def engine_info(model: ModelInfo, limits: Limits, version: str) -> pb.EngineInfo:
-    """GetInfo's answer."""
+    """GetInfo's answer; its `event_detector` says whether the model can Detect (and take video_cues)."""
     return pb.EngineInfo(
         engine_version=version,
         model_name=model.name,
@@ -159,4 +220,5 @@ def engine_info(model: ModelInfo, limits: Limits, version: str) -> pb.EngineInfo
         default_steps=model.default_steps,
         default_guidance_scale=model.default_guidance_scale,
         model_digest=model.digest,
+        event_detector=model.event_detector,
     )

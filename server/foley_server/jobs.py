@@ -18,7 +18,7 @@ import grpc
 
 from foley_engine.engine import BatchItem, BatchKey, FoleyEngine
 from foley_engine.errors import Cancelled
-from foley_engine.request import GeneratedAudio, GenerationRequest, ProgressUpdate
+from foley_engine.request import Detection, DetectionRequest, GeneratedAudio, GenerationRequest, ProgressUpdate
 from foley_proto.v1 import engine_pb2 as pb
 
 from .convert import audio_bytes
@@ -65,6 +65,9 @@ class JobManager:
     With `max_batch` above 1, queued jobs whose windows the engine can denoise
     together (equal `FoleyEngine.batch_key`) run as one group, up to `max_batch`
     jobs, and the engine batches their windows.
+
+    Detections (`detect`) run on the same device thread, each between two
+    groups of jobs, so that the device only ever does one thing at a time.
     """
 
     def __init__(
@@ -83,6 +86,8 @@ class JobManager:
         self._accepting = True
         self._worker: asyncio.Task[None] | None = None
         self._device: DeviceThread | None = None
+        # Detections waiting for the device thread or running on it.
+        self._detecting = 0
 
     def start(self, engine: FoleyEngine) -> None:
         """Begin running queued jobs on `engine`."""
@@ -122,8 +127,43 @@ class JobManager:
         self._device.close()
 
     async def _idle(self) -> None:
-        while any(job.state == pb.JOB_STATE_RUNNING for job in self._jobs.values()):
+        while self._detecting or any(job.state == pb.JOB_STATE_RUNNING for job in self._jobs.values()):
             await asyncio.sleep(0.05)
+
+    async def detect(self, request: DetectionRequest) -> Detection:
+        """Run the engine's event detector on `request` on the device thread.
+
+        It waits for the group of jobs running now (not for the queued ones) and
+        holds the next group back while it runs. NotReady when loading or shutting
+        down, QueueFull when `max_queue` detections are waiting already. A call
+        that ends before its turn (client gone, engine stopping) never runs.
+        """
+        if not self._accepting or self._engine is None or self._device is None:
+            raise NotReady("the engine is not accepting requests (loading or shutting down)")
+        if self._detecting >= self._max_queue:
+            retry_after_s = self.retry_after_s()
+            raise QueueFull(
+                f"{self._detecting} detections are waiting for the device already; retry in {retry_after_s:.2f} s",
+                retry_after_s,
+            )
+        engine = self._engine
+        abandoned = threading.Event()
+
+        def run() -> Detection:
+            if abandoned.is_set():
+                raise Cancelled("the call ended before the detection started")
+            if not self._accepting:
+                raise NotReady("the engine is shutting down")
+            return engine.detect(request)
+
+        self._detecting += 1
+        try:
+            return await self._device.run(run)
+        except asyncio.CancelledError:
+            abandoned.set()
+            raise
+        finally:
+            self._detecting -= 1
 
     def submit(self, request: GenerationRequest, tag: str = "") -> Job:
         """Queue a job; QueueFull when the queue is at its limit."""

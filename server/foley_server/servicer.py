@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 
 from foley_engine import __version__
-from foley_engine.engine import FoleyEngine
+from foley_engine.engine import FoleyEngine, validate_window
 from foley_engine.errors import FoleyError
 from foley_engine.video import check_video_limits
 from foley_proto.v1 import engine_pb2 as pb
 from foley_proto.v1 import engine_pb2_grpc as pb_grpc
 
 from .config import EngineConfig
-from .convert import engine_info, request_from_spec
+from .convert import detect_response, detection_from_request, engine_info, request_from_spec
 from .jobs import JobManager
 from .media import MediaPolicy
-from .status import NotReady, abort_with
+from .status import NotReady, abort_with, code_for
 from .uploads import UploadStore
+
+log = logging.getLogger("foley_server.servicer")
 
 
 class EngineServicer(pb_grpc.EngineServicer):
@@ -38,7 +41,7 @@ class EngineServicer(pb_grpc.EngineServicer):
             raise NotReady("the model is still loading; wait for health SERVING")
         return self.engine
 
-    def _video_path(self, spec: pb.JobSpec) -> Path:
+    def _video_path(self, spec: pb.JobSpec | pb.DetectRequest) -> Path:
         if spec.WhichOneof("video") == "upload_id":
             return self._uploads.path(spec.upload_id)
         return self._media.resolve(spec.video_path)
@@ -57,6 +60,35 @@ class EngineServicer(pb_grpc.EngineServicer):
             spec.WhichOneof("video"),
         )
         return self._jobs.submit(request, tag=spec.client_tag).id
+
+    async def Detect(self, request: pb.DetectRequest, context: grpc.aio.ServicerContext) -> pb.DetectResponse:
+        try:
+            engine = self._ready_engine()
+            limits = self._config.limits
+            detection = detection_from_request(request, limits, self._video_path)
+            validate_window(detection.window)
+            await asyncio.to_thread(
+                check_video_limits,
+                detection.video_path,
+                limits.max_video_pixels,
+                limits.max_video_frames,
+                request.WhichOneof("video"),
+            )
+            found = await self._jobs.detect(detection)
+            log.info(
+                "detect tag=%r clip=%.3fs onsets=%d events=%d",
+                request.client_tag,
+                float(detection.window.duration),
+                len(found.onsets),
+                len(found.events),
+            )
+            return detect_response(found, engine.info().name)
+        # Unlike a job's, a detection's failure has no job to record it: it ends the call, mapped
+        # like a failed job's (an unexpected one is INTERNAL, logged here, and vague on the wire).
+        except Exception as error:
+            if code_for(error) == grpc.StatusCode.INTERNAL:
+                log.error("detect tag=%r failed", request.client_tag, exc_info=error)
+            await abort_with(context, error)
 
     async def GetInfo(self, request: pb.GetInfoRequest, context: grpc.aio.ServicerContext) -> pb.EngineInfo:
         try:

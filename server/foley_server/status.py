@@ -18,6 +18,13 @@ from foley_engine.errors import (
 )
 
 
+# A status travels in the call's trailing metadata, which clients cap at 8 KiB by default: the
+# message twice (as grpc-message, each non-ASCII byte percent-encoded to three characters, and in
+# the base64 details). Longer text, such as a long request field echoed back, would reach the
+# client as RESOURCE_EXHAUSTED instead of the status meant.
+MAX_MESSAGE_BYTES = 1000
+
+
 class UnknownJob(FoleyError):
     """No job with this id exists (or it expired)."""
 
@@ -63,8 +70,16 @@ def message_for(error: BaseException) -> str:
     """A message safe to send: domain errors say what is wrong; others stay vague."""
     error = _domain(error)
     if isinstance(error, FoleyError):
-        return str(error)
+        return _brief(str(error))
     return f"internal engine error ({type(error).__name__}); see the engine log"
+
+
+def _brief(text: str) -> str:
+    """`text` cut to MAX_MESSAGE_BYTES of UTF-8 (at a character's boundary), "…" marking a cut."""
+    data = text.encode("utf-8")
+    if len(data) <= MAX_MESSAGE_BYTES:
+        return text
+    return data[: MAX_MESSAGE_BYTES - 3].decode("utf-8", errors="ignore") + "…"
 
 
 def rich_status(error: BaseException) -> grpc.Status:
@@ -77,7 +92,7 @@ def rich_status(error: BaseException) -> grpc.Status:
             error_details_pb2.BadRequest(
                 field_violations=[
                     error_details_pb2.BadRequest.FieldViolation(
-                        field=error.field, description=error.description
+                        field=_brief(error.field), description=_brief(error.description)
                     )
                 ]
             )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from foley_plugin.jobs import input_hash
+from foley_plugin.jobs import CueSource, input_hash
 from foley_proto.v1 import engine_pb2 as pb
 
 
@@ -83,6 +83,8 @@ JOB_CHANGES = {
     "sample rate": _set("sample_rate", 44_100),
     "snap": _set("snap", True),
     "snap reach": _set("snap_reach_ms", 50.0),
+    "video cues": _set("video_cues", True),
+    "cue confidence": lambda job: setattr(job.cues[0], "confidence", 0.5),
 }
 ENGINE_CHANGES = {
     "model name": _set("model_name", "rhythmic-foley-large"),
@@ -93,41 +95,50 @@ ENGINE_CHANGES = {
     "default steps": _set("default_steps", 50),
     "default guidance": _set("default_guidance_scale", 3.0),
     "device": _set("device", "cuda:0"),
+    "event detector": _set("event_detector", True),
 }
 
 
 @pytest.mark.parametrize("change", JOB_CHANGES.values(), ids=JOB_CHANGES.keys())
 def test_every_job_parameter_is_in_the_hash(change, video: Path) -> None:
     job = make_job(video)
-    before = input_hash(job, make_engine())
+    before = input_hash(job, make_engine(), CueSource.AUTO)
     change(job)
-    assert input_hash(job, make_engine()) != before
+    assert input_hash(job, make_engine(), CueSource.AUTO) != before
 
 
 @pytest.mark.parametrize("change", ENGINE_CHANGES.values(), ids=ENGINE_CHANGES.keys())
 def test_the_model_and_the_engine_defaults_are_in_the_hash(change, video: Path) -> None:
     engine = make_engine()
-    before = input_hash(make_job(video), engine)
+    before = input_hash(make_job(video), engine, CueSource.AUTO)
     change(engine)
-    assert input_hash(make_job(video), engine) != before
+    assert input_hash(make_job(video), engine, CueSource.AUTO) != before
 
 
 def test_the_media_file_is_in_the_hash(video: Path, tmp_path: Path) -> None:
-    before = input_hash(make_job(video), make_engine())
+    before = input_hash(make_job(video), make_engine(), CueSource.AUTO)
     stat = video.stat()
     os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # replaced: a new modification time
-    touched = input_hash(make_job(video), make_engine())
+    touched = input_hash(make_job(video), make_engine(), CueSource.AUTO)
     video.write_bytes(b"\0" * 1001)
     os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    resized = input_hash(make_job(video), make_engine())
+    resized = input_hash(make_job(video), make_engine(), CueSource.AUTO)
     moved = tmp_path / "elsewhere.mp4"
     shutil.copy2(video, moved)
-    assert len({before, touched, resized, input_hash(make_job(moved), make_engine())}) == 4
+    assert len({before, touched, resized, input_hash(make_job(moved), make_engine(), CueSource.AUTO)}) == 4
 
 
 def test_what_does_not_change_the_audio_is_not_in_the_hash(video: Path) -> None:
     job, engine = make_job(video), make_engine()
-    before = input_hash(job, engine)
+    before = input_hash(job, engine, CueSource.AUTO)
     job.client_tag = "walk (renamed in the editor)"
     engine.limits.max_queue = 8
-    assert input_hash(job, engine) == before
+    assert input_hash(job, engine, CueSource.AUTO) == before
+
+
+def test_where_the_cues_come_from_is_in_the_hash(video: Path) -> None:
+    # --cues markers and --cues none send the same job to a clip without markers: still another hash,
+    # so that a rerun with another --cues never takes a clip the first run made.
+    job, engine = make_job(video), make_engine()
+    hashes = {input_hash(job, engine, source) for source in CueSource}
+    assert len(hashes) == len(CueSource)

@@ -7,6 +7,7 @@ import collections
 import os
 import time
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import grpc
@@ -259,3 +260,61 @@ def test_an_oversized_message_is_refused_and_the_engine_serves_on(stub: pb_grpc.
         stub.UploadVideo(iter([pb.UploadChunk(data=bytes(5 * 1024 * 1024))]), timeout=CALL_TIMEOUT_S)
     assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert stub.GetInfo(pb.GetInfoRequest(), timeout=CALL_TIMEOUT_S).limits.max_queue == LIMITS.max_queue
+
+
+@st.composite
+def detect_requests(draw: st.DrawFn, videos: list[str]) -> pb.DetectRequest:
+    """Detect requests with the videos and windows JobSpecs are fuzzed with; half of them plausible."""
+    request = pb.DetectRequest(client_tag=draw(labels()))
+    video = draw(st.none() | st.just(videos[0]) | st.sampled_from(videos))
+    if video is not None:
+        if draw(st.sampled_from([True, True, True, False])):
+            request.video_path = video
+        else:
+            request.upload_id = draw(st.sampled_from(["", "nope", video]))
+    window = draw(st.one_of(st.none(), windows(), st.builds(
+        pb.Window, media_start=st.builds(_frame, st.integers(0, 48)), duration=st.builds(_frame, st.integers(1, 96)),
+        speed=st.sampled_from([pb.Ratio(num=1, den=1), pb.Ratio(num=-1, den=2), pb.Ratio(num=0, den=1)]),
+    )))
+    if window is not None:
+        request.window.CopyFrom(window)
+    return request
+
+
+def test_random_detect_requests_are_answered_or_refused_as_invalid(stub: pb_grpc.EngineStub, videos: list[str]) -> None:
+    tally: collections.Counter[str] = collections.Counter()
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(request=detect_requests(videos))
+    def check(request: pb.DetectRequest) -> None:
+        try:
+            answer = stub.Detect(request, timeout=CALL_TIMEOUT_S)
+        except grpc.RpcError as error:
+            tally[error.code().name] += 1
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, f"{error.code().name} for {request}"
+            return
+        tally["OK"] += 1
+        duration = Fraction(request.window.duration.value * request.window.duration.rate_den,
+                            request.window.duration.rate_num)
+        for onset in answer.onsets:
+            assert 0 <= Fraction(onset.time.value * onset.time.rate_den, onset.time.rate_num) < duration
+
+    check()
+    assert tally["OK"] > 20 and tally["INVALID_ARGUMENT"] > 20, dict(tally)
+
+
+@pytest.mark.parametrize("text", ["a" * 6000, "音" * 3000])
+def test_a_refusal_that_echoes_a_long_field_still_arrives_as_invalid_argument(
+    stub: pb_grpc.EngineStub, small_video: Path, text: str
+) -> None:
+    # The unknown upload id is named in the message: cut short, so that the status fits the
+    # client's 8 KiB limit on trailing metadata instead of failing as RESOURCE_EXHAUSTED.
+    request = pb.DetectRequest(upload_id=text, window=pb.Window(duration=_frame(24)))
+    spec = pb.JobSpec(upload_id=text, window=pb.Window(duration=_frame(24)))
+    for call, message in ((stub.Detect, request), (stub.SubmitJob, spec)):
+        with pytest.raises(grpc.RpcError) as refused:
+            call(message, timeout=CALL_TIMEOUT_S)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        details = refused.value.details()
+        assert details.startswith(f"upload_id: unknown upload '{text[:10]}") and details.endswith("…")
+        assert len(details.encode()) <= 1000

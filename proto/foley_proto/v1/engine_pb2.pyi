@@ -58,25 +58,29 @@ class Window(_message.Message):
     def __init__(self, media_start: _Optional[_Union[RationalTime, _Mapping]] = ..., duration: _Optional[_Union[RationalTime, _Mapping]] = ..., speed: _Optional[_Union[Ratio, _Mapping]] = ...) -> None: ...
 
 class OnsetCue(_message.Message):
-    __slots__ = ("time", "label")
+    __slots__ = ("time", "label", "confidence")
     TIME_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     time: RationalTime
     label: str
-    def __init__(self, time: _Optional[_Union[RationalTime, _Mapping]] = ..., label: _Optional[str] = ...) -> None: ...
+    confidence: float
+    def __init__(self, time: _Optional[_Union[RationalTime, _Mapping]] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class EventSpan(_message.Message):
-    __slots__ = ("start", "end", "label")
+    __slots__ = ("start", "end", "label", "confidence")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     start: RationalTime
     end: RationalTime
     label: str
-    def __init__(self, start: _Optional[_Union[RationalTime, _Mapping]] = ..., end: _Optional[_Union[RationalTime, _Mapping]] = ..., label: _Optional[str] = ...) -> None: ...
+    confidence: float
+    def __init__(self, start: _Optional[_Union[RationalTime, _Mapping]] = ..., end: _Optional[_Union[RationalTime, _Mapping]] = ..., label: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("video_path", "upload_id", "window", "cues", "spans", "prompt", "semantic_strength", "temporal_strength", "seed", "steps", "guidance_scale", "sample_rate", "client_tag", "snap", "snap_reach_ms")
+    __slots__ = ("video_path", "upload_id", "window", "cues", "spans", "prompt", "semantic_strength", "temporal_strength", "seed", "steps", "guidance_scale", "sample_rate", "client_tag", "snap", "snap_reach_ms", "video_cues")
     VIDEO_PATH_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     WINDOW_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +96,7 @@ class JobSpec(_message.Message):
     CLIENT_TAG_FIELD_NUMBER: _ClassVar[int]
     SNAP_FIELD_NUMBER: _ClassVar[int]
     SNAP_REACH_MS_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_CUES_FIELD_NUMBER: _ClassVar[int]
     video_path: str
     upload_id: str
     window: Window
@@ -107,7 +112,32 @@ class JobSpec(_message.Message):
     client_tag: str
     snap: bool
     snap_reach_ms: float
-    def __init__(self, video_path: _Optional[str] = ..., upload_id: _Optional[str] = ..., window: _Optional[_Union[Window, _Mapping]] = ..., cues: _Optional[_Iterable[_Union[OnsetCue, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[EventSpan, _Mapping]]] = ..., prompt: _Optional[str] = ..., semantic_strength: _Optional[float] = ..., temporal_strength: _Optional[float] = ..., seed: _Optional[int] = ..., steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., sample_rate: _Optional[int] = ..., client_tag: _Optional[str] = ..., snap: _Optional[bool] = ..., snap_reach_ms: _Optional[float] = ...) -> None: ...
+    video_cues: bool
+    def __init__(self, video_path: _Optional[str] = ..., upload_id: _Optional[str] = ..., window: _Optional[_Union[Window, _Mapping]] = ..., cues: _Optional[_Iterable[_Union[OnsetCue, _Mapping]]] = ..., spans: _Optional[_Iterable[_Union[EventSpan, _Mapping]]] = ..., prompt: _Optional[str] = ..., semantic_strength: _Optional[float] = ..., temporal_strength: _Optional[float] = ..., seed: _Optional[int] = ..., steps: _Optional[int] = ..., guidance_scale: _Optional[float] = ..., sample_rate: _Optional[int] = ..., client_tag: _Optional[str] = ..., snap: _Optional[bool] = ..., snap_reach_ms: _Optional[float] = ..., video_cues: _Optional[bool] = ...) -> None: ...
+
+class DetectRequest(_message.Message):
+    __slots__ = ("video_path", "upload_id", "window", "client_tag")
+    VIDEO_PATH_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_TAG_FIELD_NUMBER: _ClassVar[int]
+    video_path: str
+    upload_id: str
+    window: Window
+    client_tag: str
+    def __init__(self, video_path: _Optional[str] = ..., upload_id: _Optional[str] = ..., window: _Optional[_Union[Window, _Mapping]] = ..., client_tag: _Optional[str] = ...) -> None: ...
+
+class DetectResponse(_message.Message):
+    __slots__ = ("onsets", "events", "fps", "model_name")
+    ONSETS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    onsets: _containers.RepeatedCompositeFieldContainer[OnsetCue]
+    events: _containers.RepeatedCompositeFieldContainer[EventSpan]
+    fps: Ratio
+    model_name: str
+    def __init__(self, onsets: _Optional[_Iterable[_Union[OnsetCue, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[EventSpan, _Mapping]]] = ..., fps: _Optional[_Union[Ratio, _Mapping]] = ..., model_name: _Optional[str] = ...) -> None: ...
 
 class UploadChunk(_message.Message):
     __slots__ = ("filename", "data")
@@ -164,7 +194,7 @@ class Limits(_message.Message):
     def __init__(self, max_clip_ms: _Optional[int] = ..., max_cues: _Optional[int] = ..., max_spans: _Optional[int] = ..., max_prompt_chars: _Optional[int] = ..., max_upload_bytes: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_steps: _Optional[int] = ..., max_video_pixels: _Optional[int] = ..., max_video_frames: _Optional[int] = ...) -> None: ...
 
 class EngineInfo(_message.Message):
-    __slots__ = ("engine_version", "model_name", "model_trained", "adapters", "device", "limits", "model_sample_rate", "window_samples", "default_steps", "default_guidance_scale", "model_digest")
+    __slots__ = ("engine_version", "model_name", "model_trained", "adapters", "device", "limits", "model_sample_rate", "window_samples", "default_steps", "default_guidance_scale", "model_digest", "event_detector")
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_TRAINED_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +206,7 @@ class EngineInfo(_message.Message):
     DEFAULT_STEPS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_GUIDANCE_SCALE_FIELD_NUMBER: _ClassVar[int]
     MODEL_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    EVENT_DETECTOR_FIELD_NUMBER: _ClassVar[int]
     engine_version: str
     model_name: str
     model_trained: bool
@@ -187,7 +218,8 @@ class EngineInfo(_message.Message):
     default_steps: int
     default_guidance_scale: float
     model_digest: str
-    def __init__(self, engine_version: _Optional[str] = ..., model_name: _Optional[str] = ..., model_trained: _Optional[bool] = ..., adapters: _Optional[_Iterable[_Union[AdapterInfo, _Mapping]]] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., model_sample_rate: _Optional[int] = ..., window_samples: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance_scale: _Optional[float] = ..., model_digest: _Optional[str] = ...) -> None: ...
+    event_detector: bool
+    def __init__(self, engine_version: _Optional[str] = ..., model_name: _Optional[str] = ..., model_trained: _Optional[bool] = ..., adapters: _Optional[_Iterable[_Union[AdapterInfo, _Mapping]]] = ..., device: _Optional[str] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., model_sample_rate: _Optional[int] = ..., window_samples: _Optional[int] = ..., default_steps: _Optional[int] = ..., default_guidance_scale: _Optional[float] = ..., model_digest: _Optional[str] = ..., event_detector: _Optional[bool] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job_id",)

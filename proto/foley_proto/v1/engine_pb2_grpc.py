@@ -69,6 +69,11 @@ class EngineStub:
                 request_serializer=foley__proto_dot_v1_dot_engine__pb2.JobSpec.SerializeToString,
                 response_deserializer=foley__proto_dot_v1_dot_engine__pb2.JobEvent.FromString,
                 _registered_method=True)
+        self.Detect = channel.unary_unary(
+                '/foley.v1.Engine/Detect',
+                request_serializer=foley__proto_dot_v1_dot_engine__pb2.DetectRequest.SerializeToString,
+                response_deserializer=foley__proto_dot_v1_dot_engine__pb2.DetectResponse.FromString,
+                _registered_method=True)
 
 
 class EngineServicer:
@@ -117,6 +122,14 @@ class EngineServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Detect(self, request, context):
+        """Run the model's event detector over one clip window (FAILED_PRECONDITION
+        when the model has none). It runs on the device between jobs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EngineServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -154,6 +167,11 @@ def add_EngineServicer_to_server(servicer, server):
                     servicer.Generate,
                     request_deserializer=foley__proto_dot_v1_dot_engine__pb2.JobSpec.FromString,
                     response_serializer=foley__proto_dot_v1_dot_engine__pb2.JobEvent.SerializeToString,
+            ),
+            'Detect': grpc.unary_unary_rpc_method_handler(
+                    servicer.Detect,
+                    request_deserializer=foley__proto_dot_v1_dot_engine__pb2.DetectRequest.FromString,
+                    response_serializer=foley__proto_dot_v1_dot_engine__pb2.DetectResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,6 +363,33 @@ class Engine:
             '/foley.v1.Engine/Generate',
             foley__proto_dot_v1_dot_engine__pb2.JobSpec.SerializeToString,
             foley__proto_dot_v1_dot_engine__pb2.JobEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Detect(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/foley.v1.Engine/Detect',
+            foley__proto_dot_v1_dot_engine__pb2.DetectRequest.SerializeToString,
+            foley__proto_dot_v1_dot_engine__pb2.DetectResponse.FromString,
             options,
             channel_credentials,
             insecure,
