@@ -12,6 +12,13 @@ the same cues (`foley_engine.snapping`, applied to that same audio), so the
 adapter's own effect stays visible next to what snapping adds. Every row also
 gets its chance baseline: the same audio scored against another clip's cues.
 
+With `cues="video"` the cued conditions get no cues at all: the engine's event
+detector finds the contacts in each clip's video (`video_cues`, as the plugin's
+`--cues video` asks), and the audio is still scored against the true onsets;
+the figures then draw the detected cues beside the true ones. Every condition
+runs the semantic adapter at strength 0 unless `semantic_strengths` adds rows
+with both adapters.
+
 Audio-only clips are skipped: they have no picture and no frame rate, so they
 can neither drive a video-to-audio model nor define a frame tolerance.
 
@@ -37,7 +44,7 @@ from ..data import ClipRecord, load_split
 from ..engine import DEFAULT_GUIDANCE_SCALE, PEAK_CEILING, FoleyEngine
 from ..mel import log_mel
 from ..metrics import derangement, precise_onsets
-from ..request import EventSpan, GenerationRequest, OnsetCue, TimeMap
+from ..request import DetectionRequest, EventSpan, GenerationRequest, OnsetCue, TimeMap
 from ..snapping import DEFAULT_REACH_MS, snap_transients
 from ..vocoder import GriffinLimVocoder
 from .detector_error import measure_detectors
@@ -69,22 +76,44 @@ class SyncConfig:
     speed_runs: int = 4  # 0 skips the speed measurement
     speed_steps: int = 25
     figures: int = 3  # clips drawn
+    # Where the temporal adapter's cues come from: "true" (the clips' onsets, as an editor's
+    # markers would give them) or "video" (the model's event detector, `video_cues`).
+    cues: str = "true"
+    # With a trained semantic adapter: also generate with both adapters, each temporal
+    # strength paired with each of these semantic strengths.
+    semantic_strengths: tuple[float, ...] = ()
+
+
+CUE_SOURCES = ("true", "video")
 
 
 @dataclass(frozen=True)
 class Condition:
-    """One way of generating: with or without the cues, at a temporal strength."""
+    """One way of generating: with or without the cues, at a temporal (and semantic) strength.
+
+    The semantic adapter is off (strength 0) unless a condition names it, so the
+    temporal adapter's rows measure that adapter alone.
+    """
 
     name: str
     with_cues: bool
     temporal_strength: float | None = None
+    semantic_strength: float = 0.0
 
 
-def model_conditions(strengths: Sequence[float]) -> list[Condition]:
-    """The base model, then base + temporal adapter at each strength."""
-    return [Condition("base", with_cues=False)] + [
+def model_conditions(strengths: Sequence[float], semantic_strengths: Sequence[float] = ()) -> list[Condition]:
+    """The base model, base + temporal adapter at each strength, then both adapters at each pair."""
+    conditions = [Condition("base", with_cues=False)]
+    conditions += [
         Condition(f"temporal@{strength:g}", with_cues=True, temporal_strength=strength) for strength in strengths
     ]
+    conditions += [
+        Condition(f"temporal@{t:g}+semantic@{s:g}", with_cues=True, temporal_strength=t, semantic_strength=s)
+        for t in strengths
+        if t > 0
+        for s in semantic_strengths
+    ]
+    return conditions
 
 
 @dataclass
@@ -119,23 +148,31 @@ class _Bench:
             outputs.drawn[clip.id] = (audio, snapped)
 
 
-def _request(clip: ClipRecord, samples: int, condition: Condition, seed: int, steps: int) -> GenerationRequest:
-    cues = tuple(OnsetCue(onset.seconds, onset.label) for onset in clip.onsets) if condition.with_cues else ()
+def _request(
+    clip: ClipRecord, samples: int, condition: Condition, seed: int, config: SyncConfig
+) -> GenerationRequest:
+    true_cues = condition.with_cues and config.cues == "true"
     return GenerationRequest(
         video_path=clip.video,
-        window=TimeMap(media_start=Fraction(0), duration=Fraction(samples, AUDIO.sample_rate)),
-        cues=cues,
+        window=_window(samples),
+        cues=tuple(OnsetCue(onset.seconds, onset.label) for onset in clip.onsets) if true_cues else (),
+        video_cues=condition.with_cues and config.cues == "video",
         temporal_strength=condition.temporal_strength,
+        semantic_strength=condition.semantic_strength,
         seed=seed,
-        steps=steps,
+        steps=config.steps,
     )
+
+
+def _window(samples: int) -> TimeMap:
+    return TimeMap(media_start=Fraction(0), duration=Fraction(samples, AUDIO.sample_rate))
 
 
 def _generate(engine: FoleyEngine, bench: _Bench, condition: Condition, log: Log) -> _Outputs:
     outputs = _Outputs()
     for index, clip in enumerate(bench.clips):
         log(f"{condition.name}: clip {index + 1}/{len(bench.clips)} ({clip.id})")
-        request = _request(clip, len(bench.references[index]), condition, bench.config.seed + index, bench.config.steps)
+        request = _request(clip, len(bench.references[index]), condition, bench.config.seed + index, bench.config)
         generated = engine.generate(request)
         outputs.limited += generated.stats["peak_before_limit"] > 1.0
         bench.score(outputs, index, generated.samples)
@@ -207,6 +244,10 @@ def run_sync(config: SyncConfig, log: Log = print) -> dict[str, Any]:
     """Run the benchmark, write sync.json, sync.md and the figures into `config.out`, and return the report."""
     if config.model is None and not config.reference:
         raise ValueError("nothing to measure: give a model, or ask for the reference chain")
+    if config.cues not in CUE_SOURCES:
+        raise ValueError(f"cues must be one of {CUE_SOURCES}, got {config.cues!r}")
+    if config.cues == "video" and config.model is None:
+        raise ValueError("cues from video need a model with an event detector")
     all_clips = load_split(config.data, config.split)
     paired = [clip for clip in all_clips if clip.kind == "paired"]
     clips = paired[: config.limit] if config.limit is not None else paired
@@ -221,7 +262,9 @@ def run_sync(config: SyncConfig, log: Log = print) -> dict[str, Any]:
     engine = None
     if config.model is not None:
         engine = FoleyEngine.load(config.model, device=config.device)
-        for condition in model_conditions(config.strengths):
+        if config.cues == "video" and not engine.info().event_detector:
+            raise ValueError(f"{config.model}: this model has no event detector, so it cannot take cues from video")
+        for condition in model_conditions(config.strengths, config.semantic_strengths):
             outputs[condition.name] = _generate(engine, bench, condition, log)
     if config.reference:
         vocoder = engine.pipeline.vocoder if engine is not None else GriffinLimVocoder().to(config.device)
@@ -247,7 +290,12 @@ def run_sync(config: SyncConfig, log: Log = print) -> dict[str, Any]:
         labels = ", ".join(clip.labels)
         title = f"{clip.id}: {clip.rhythm}, {labels}, {float(clip.fps):.3f} fps, seed {config.seed + index}"
         name = f"sync_{clip.id}.png"
-        sync_figure(config.out / name, title, _figure_panels(bench, index, outputs, names), bench.cues[index].times)
+        video_cues = ()
+        if config.cues == "video" and engine is not None:
+            window = _window(len(bench.references[index]))
+            video_cues = tuple(onset.time for onset in engine.detect(DetectionRequest(clip.video, window)).onsets)
+        panels = _figure_panels(bench, index, outputs, names)
+        sync_figure(config.out / name, title, panels, bench.cues[index].times, video_cues)
         figures.append(name)
 
     settings = {key: (str(value) if isinstance(value, Path) else value) for key, value in asdict(config).items()}
