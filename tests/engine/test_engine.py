@@ -8,9 +8,18 @@ import torch
 
 from foley_engine import engine as engine_module
 from foley_engine.config import AUDIO
+from foley_engine.data.clip_video import encode_scene
+from foley_engine.data.scenes import Scene, VisualEvent
 from foley_engine.engine import FoleyEngine, save_untrained
 from foley_engine.errors import Cancelled, InvalidRequest, MediaError, ModelError
-from foley_engine.request import EventSpan, GenerationRequest, OnsetCue, ProgressUpdate, TimeMap
+from foley_engine.request import (
+    DetectionRequest,
+    EventSpan,
+    GenerationRequest,
+    OnsetCue,
+    ProgressUpdate,
+    TimeMap,
+)
 from foley_engine.video import sample_frames
 
 from .engine_testing import write_video
@@ -195,3 +204,22 @@ def test_frames_past_the_clip_end_hold_the_last_visible_frame(
     engine.generate(request(video_8fps, Fraction(10), steps=1))
     # 3 s at 4 fps; then 10 s: a full window and the 10 - 7.192 s = 2.808 s left (12 frames).
     assert counts == [12, 32, 12]
+
+
+def test_the_bundled_checkpoint_finds_the_contacts_of_a_rendered_scene(tmp_path: Path) -> None:
+    fps = Fraction(25)
+    contacts = {12: "door", 40: "glass", 47: "footstep", 80: "metal"}
+    events = tuple(VisualEvent(frame, label, 40.0 + 10 * i) for i, (frame, label) in enumerate(contacts.items()))
+    scene = Scene(fps, 100, 128, (30, 30, 40), (90, 90, 90), events)
+    video = tmp_path / "scene.mp4"
+    encode_scene(scene, video, 4, 16, 64)
+    engine = FoleyEngine.load()
+    assert engine.info().event_detector
+    found = engine.detect(DetectionRequest(video, TimeMap(Fraction(0), Fraction(4))))
+    assert found.fps == fps
+    # Every contact on its frame (±1), nothing else, and named by its class.
+    frames = sorted(round(onset.time * fps) for onset in found.onsets)
+    assert len(frames) == len(contacts)
+    for frame, expected in zip(frames, contacts):
+        assert abs(frame - expected) <= 1
+    assert [onset.label for onset in sorted(found.onsets, key=lambda o: o.time)] == list(contacts.values())
