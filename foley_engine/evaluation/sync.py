@@ -15,7 +15,8 @@ gets its chance baseline: the same audio scored against another clip's cues.
 With `cues="video"` the cued conditions get no cues at all: the engine's event
 detector finds the contacts in each clip's video (`video_cues`, as the plugin's
 `--cues video` asks), and the audio is still scored against the true onsets;
-the figures then draw the detected cues beside the true ones. Every condition
+snapping then moves transients onto the detected cues (what the generation was
+given), and the figures draw the detected cues beside the true ones. Every condition
 runs the semantic adapter at strength 0 unless `semantic_strengths` adds rows
 with both adapters.
 
@@ -136,11 +137,13 @@ class _Bench:
         self.cues = [Cues(tuple(onset.seconds for onset in clip.onsets), 1 / clip.fps) for clip in self.clips]
         self.others = derangement(len(self.clips)) if len(self.clips) >= 2 else None
         self.drawn = {clip.id for clip in self.clips[: config.figures]}  # clips whose audio is kept for figures
+        # What snapping moves transients onto: the cues the generation was given.
+        self.snap_to: list[tuple[Fraction, ...]] = [cues.times for cues in self.cues]
 
     def score(self, outputs: _Outputs, index: int, audio: np.ndarray) -> None:
         clip, cues = self.clips[index], self.cues[index]
         chance = None if self.others is None else self.cues[self.others[index]]
-        snapped = snap_transients(audio, AUDIO.sample_rate, cues.times, self.config.snap_reach_ms).samples
+        snapped = snap_transients(audio, AUDIO.sample_rate, self.snap_to[index], self.config.snap_reach_ms).samples
         reference = self.references[index]
         outputs.raw.append(score_clip(clip.id, audio, reference, AUDIO.sample_rate, cues, chance))
         outputs.snapped.append(score_clip(clip.id, snapped, reference, AUDIO.sample_rate, cues, chance))
@@ -264,6 +267,12 @@ def run_sync(config: SyncConfig, log: Log = print) -> dict[str, Any]:
         engine = FoleyEngine.load(config.model, device=config.device)
         if config.cues == "video" and not engine.info().event_detector:
             raise ValueError(f"{config.model}: this model has no event detector, so it cannot take cues from video")
+        if config.cues == "video":
+            log("detecting the cues in every clip's video")
+            bench.snap_to = [
+                tuple(onset.time for onset in engine.detect(DetectionRequest(clip.video, _window(len(ref)))).onsets)
+                for clip, ref in zip(bench.clips, bench.references)
+            ]
         for condition in model_conditions(config.strengths, config.semantic_strengths):
             outputs[condition.name] = _generate(engine, bench, condition, log)
     if config.reference:
@@ -290,10 +299,7 @@ def run_sync(config: SyncConfig, log: Log = print) -> dict[str, Any]:
         labels = ", ".join(clip.labels)
         title = f"{clip.id}: {clip.rhythm}, {labels}, {float(clip.fps):.3f} fps, seed {config.seed + index}"
         name = f"sync_{clip.id}.png"
-        video_cues = ()
-        if config.cues == "video" and engine is not None:
-            window = _window(len(bench.references[index]))
-            video_cues = tuple(onset.time for onset in engine.detect(DetectionRequest(clip.video, window)).onsets)
+        video_cues = bench.snap_to[index] if config.cues == "video" else ()
         panels = _figure_panels(bench, index, outputs, names)
         sync_figure(config.out / name, title, panels, bench.cues[index].times, video_cues)
         figures.append(name)

@@ -111,3 +111,28 @@ def test_the_engine_snaps_when_asked(
             assert np.min(np.abs(onsets - float(cue.time + delay))) < 0.001, (snap, cue)
     with pytest.raises(InvalidRequest, match="snap_reach_ms"):
         engine.validate(GenerationRequest(video_path=clip.video, window=TimeMap(Fraction(0), Fraction(2)), snap_reach_ms=0))
+
+
+def test_cues_from_video_generate_without_the_true_onsets_and_snap_to_the_detected_ones(
+    sync_dataset: Path, untrained_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[GenerationRequest] = []
+    generate = FoleyEngine.generate
+
+    def recording_generate(self: FoleyEngine, request: GenerationRequest, *args, **kwargs):  # noqa: ANN002, ANN003
+        sent.append(request)
+        return generate(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(FoleyEngine, "generate", recording_generate)
+    argv = ["eval", "sync", "--model", str(untrained_model), "--data", str(sync_dataset), "--limit", "1"]
+    argv += ["--steps", "1", "--strengths", "1", "--semantic-strengths", "0.5", "--cues", "video"]
+    argv += ["--speed-runs", "0", "--figures", "1", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    report = json.loads((tmp_path / "sync.json").read_text())
+    assert {row["name"] for row in report["rows"]} == {"base", "temporal@1", "temporal@1+semantic@0.5"}
+    assert report["settings"]["cues"] == "video"
+    by_strength = {(r.temporal_strength, r.semantic_strength): r for r in sent}
+    assert not by_strength[(None, 0.0)].video_cues  # the base: no cues at all
+    for key in ((1.0, 0.0), (1.0, 0.5)):
+        assert by_strength[key].video_cues and by_strength[key].cues == ()
+    assert (tmp_path / report["figures"][0]).is_file()
