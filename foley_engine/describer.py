@@ -17,7 +17,6 @@ vision-language model.
 
 from __future__ import annotations
 
-import inspect
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -28,11 +27,11 @@ import numpy as np
 
 from .errors import InvalidRequest
 from .request import EventSpan, OnsetCue
-from .semantic_projector import SemanticProjector
+from .semantic_projector import MAX_TOKENS
 
 # The projector's slots, less the one that holds the whole-window summary (as the semantic
 # training stage lays them out: events first, the summary last).
-MAX_EVENTS: int = inspect.signature(SemanticProjector.__init__).parameters["max_events"].default - 1
+MAX_EVENTS = MAX_TOKENS - 1
 
 # How long a named cue's event lasts when the next cue is further away. The semantic stage
 # trains on events that run from the onset until the sound has decayed 30 dB: 0.13 s at the

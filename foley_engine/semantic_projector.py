@@ -20,6 +20,7 @@ from torch import nn
 from .config import AUDIO
 
 TEXT_DIM = 384  # all-MiniLM-L6-v2's sentence embedding width
+MAX_TOKENS = 16  # text tokens per window: events, then the whole-window summary in the last
 
 
 class SemanticProjector(ModelMixin, ConfigMixin):
@@ -35,7 +36,7 @@ class SemanticProjector(ModelMixin, ConfigMixin):
         text_dim: int = TEXT_DIM,
         context_dim: int = 768,
         n_positions: int = AUDIO.video_frames_per_window,
-        max_events: int = 16,
+        max_events: int = MAX_TOKENS,
     ) -> None:
         super().__init__()
         self.proj = nn.Linear(text_dim, context_dim)
