@@ -98,12 +98,18 @@ def suppress(onsets: np.ndarray, scores: np.ndarray, window: float = SUPPRESSION
     return np.array(sorted(kept), dtype=np.int64)
 
 
-def average_precision(labels: Sequence[bool] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
-    """sum_k (R_k - R_(k-1)) P_k over the distinct scores in decreasing order; 0 without positives."""
+def average_precision(
+    labels: Sequence[bool] | np.ndarray, scores: Sequence[float] | np.ndarray, positives: int | None = None
+) -> float:
+    """sum_k (R_k - R_(k-1)) P_k over the distinct scores in decreasing order; 0 without positives.
+
+    Recall counts against `positives` when given (true items that were never
+    ranked, such as missed onsets, included), else against the ranked true items.
+    """
     labels = np.asarray(labels, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
-    positives = int(labels.sum())
-    if positives == 0:
+    positives = int(labels.sum()) if positives is None else positives
+    if positives == 0 or not labels.any():
         return 0.0
     order = np.argsort(-scores, kind="stable")
     scores, labels = scores[order], labels[order]

@@ -25,6 +25,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..detection import FrameProbabilities, Thresholds, onset_peaks
+from .condfoley import average_precision
 
 # Onset peaks down to this probability enter the AP ranking.
 AP_FLOOR = 0.01
@@ -118,18 +119,8 @@ class EventTally:
         """Σ (R_k − R_(k−1)) P_k over the distinct peak confidences in decreasing order."""
         if not self.onsets:
             return float("nan")
-        labels = np.asarray(self.ranked_true, dtype=bool)
-        scores = np.asarray(self.ranked_scores, dtype=np.float64)
-        if not labels.any():
-            return 0.0
-        order = np.argsort(-scores, kind="stable")
-        scores, labels = scores[order], labels[order]
-        # Tied confidences form one threshold: evaluated at the last peak of each run.
-        last = np.r_[np.flatnonzero(np.diff(scores) != 0), len(scores) - 1]
-        true_positives = np.cumsum(labels)[last]
-        precision = true_positives / (last + 1)
-        recall = true_positives / self.onsets
-        return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+        # Missed onsets count against recall: the denominator is every true onset.
+        return average_precision(self.ranked_true, self.ranked_scores, positives=self.onsets)
 
     def figures(self) -> dict[str, float]:
         """The pooled figures (see the module docstring); rates of nothing are NaN."""
