@@ -1,4 +1,4 @@
-"""What the two diffusion stages (base and temporal) share.
+"""What the diffusion stages (base, temporal and semantic) share.
 
 - **The cache.** The VAE and the CAVP towers are frozen here, so every clip's
   latent and features are computed once and kept in `cache.pt` in the stage's
@@ -41,10 +41,10 @@ from ..projector import FeatureProjector
 from ..video_tower import VideoTower
 from ..vocoder import GriffinLimVocoder
 from .clips import frames_to_pixels, label_onsets, load_frames, load_mels, load_records, onset_masks, tolerance
-from .components import training_scheduler
+from .components import build_adapter, training_scheduler
 from .config import Schedule, TrainingConfig
 from .figures import OnsetTally
-from .frozen_parts import AudioTower, ClipEncoders
+from .frozen_parts import AudioTower, ClipEncoders, FrozenBase
 from .loop import Stage, TrainingError
 
 CACHE_FILE = "cache.pt"
@@ -233,6 +233,13 @@ class DiffusionStage(Stage):
             )
         self.unet, self.projector, self.scheduler = unet, projector, scheduler
         self.loss_fn = DenoisingLoss(training_scheduler(scheduler), self.recipe.prediction_type, self.recipe.snr_gamma)
+
+    def setup_adapter(self, base: FrozenBase, config: TrainingConfig) -> ControlNetModel:
+        """Give an adapter stage the frozen base to train around, and a fresh trainable adapter
+        copied from its UNet (keeping a pretrained pipeline's mask embedding channels)."""
+        self.setup_denoiser(base.unet, base.projector, base.scheduler)
+        channels = base.adapter_channels or config.model.adapter_embedding_channels
+        return build_adapter(base.unet, channels).to(self.device).requires_grad_(True)
 
     @property
     def train_size(self) -> int:

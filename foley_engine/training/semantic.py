@@ -36,7 +36,6 @@ from ..onsets import sound_spans, span_mask
 from ..semantic_projector import SemanticProjector
 from ..text import embed_texts
 from .clips import label_onsets, read_samples
-from .components import build_adapter
 from .config import TrainingConfig
 from .diffusion import WINDOW_S, DiffusionStage, LatentSet, drop_features
 from .frozen_parts import ClipEncoders, FrozenBase
@@ -85,10 +84,8 @@ class SemanticStage(DiffusionStage):
         device: torch.device,
     ) -> None:
         super().__init__(config.semantic, config, data, out, encoders, device, with_onsets=False)
-        self.setup_denoiser(base.unet, base.projector, base.scheduler)
         self.semantic = config.semantic
-        channels = base.adapter_channels or config.model.adapter_embedding_channels
-        self.adapter = build_adapter(base.unet, channels).to(device).requires_grad_(True)
+        self.adapter = self.setup_adapter(base, config)
         self.text_projector = SemanticProjector(context_dim=base.unet.config.cross_attention_dim).to(device)
         slots = self.text_projector.config.max_events - 1  # the last slot holds the whole-window text
         self.events = {

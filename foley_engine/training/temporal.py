@@ -24,7 +24,6 @@ from torch import nn
 
 from ..onsets import mask_onsets
 from .clips import label_onsets, tolerance
-from .components import build_adapter
 from .config import TrainingConfig
 from .diffusion import WINDOW_S, DiffusionStage, sample_figures
 from .figures import OnsetTally, onset_lags
@@ -46,9 +45,7 @@ class TemporalStage(DiffusionStage):
         device: torch.device,
     ) -> None:
         super().__init__(config.temporal, config, data, out, encoders, device, with_onsets=True)
-        self.setup_denoiser(base.unet, base.projector, base.scheduler)
-        channels = base.adapter_channels or config.model.adapter_embedding_channels
-        self.adapter = build_adapter(base.unet, channels).to(device).requires_grad_(True)
+        self.adapter = self.setup_adapter(base, config)
         self._base_figures: dict[str, float] | None = None
 
     def trainable(self) -> dict[str, nn.Module]:
