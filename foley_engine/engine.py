@@ -463,13 +463,13 @@ class FoleyEngine:
         request = job.request
         n_model = _half_up(request.window.duration * AUDIO.sample_rate)
         samples = join_windows(job.pieces, n_model, WINDOW_OVERLAP)
-        snapped = 0
+        snapped = filled = 0
         if request.snap and request.cues:
             # At the model's rate, before resampling: the transients are found and moved
             # on the samples the model made, and the cue samples are exact there.
             cues = [cue.time for cue in request.cues]
             result = snap_transients(samples, AUDIO.sample_rate, cues, _or(request.snap_reach_ms, DEFAULT_REACH_MS))
-            samples, snapped = result.samples, len(result.moves)
+            samples, snapped, filled = result.samples, len(result.moves), len(result.fills)
         sample_rate = request.sample_rate or AUDIO.sample_rate
         if sample_rate != AUDIO.sample_rate:
             samples = resample(samples, AUDIO.sample_rate, sample_rate)
@@ -488,6 +488,7 @@ class FoleyEngine:
                 "seconds": time.monotonic() - job.began,
                 "peak_before_limit": peak,
                 "transients_snapped": float(snapped),
+                "transients_filled": float(filled),
             },
         )
 

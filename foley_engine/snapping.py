@@ -18,19 +18,24 @@ The output has exactly the input's length and no gaps:
   attack is ever read twice (no doubled hits). Nor may the incoming side be more
   than 6 dB louder than the outgoing one: a jump in level would itself be heard,
   and detected, as a new onset.
-- A move that would leave no room for such a splice is not made.
+- A move that would leave no room for such a splice is not made. Moves are
+  planned jointly (`_plan`): a run of close hits rendered a little early can
+  move together where none could move alone.
 
 Transients with no cue in reach, and the audio around them, stay bit-identical
-up to the nearest splice; cues with no transient in reach are left alone.
-Transients come from `foley_engine.metrics.precise_onset_samples`, so a moved
-hit starts on the cue's sample.
+up to the nearest splice. A cue left without a transient while a hit lies
+within reach, as where the model merged two close hits into one sound, gets
+a copy of that hit pasted onto it (`_fill`), as an editor would do by hand;
+cues with no hit in reach are left alone. Transients come from
+`foley_engine.metrics.precise_onset_samples`, so a moved or copied hit starts
+on the cue's sample.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -46,6 +51,8 @@ ATTACK_MS = 20.0  # the first part of a transient that is never repeated nor cut
 MAX_SPLICE_RISE = 10 ** (6.0 / 10)  # power ratio: a splice may get at most 6 dB louder
 POWER_FLOOR = 1e-9  # mean power of -90 dBFS: below it every level counts as silence
 LEVEL_WINDOW_FADES = 3  # levels either side of a splice are measured over this many fade lengths
+FILL_MAX_MS = 60.0  # a filled-in hit plays at most this long before the generated audio takes over
+FILL_LEAD_MS = 20.0  # and brings up to this much of the quiet before its attack, where there is room
 
 
 @dataclass(frozen=True)
@@ -58,11 +65,12 @@ class TransientMove:
 
 @dataclass(frozen=True)
 class SnapResult:
-    """Snapped audio (same length and dtype as the input), the moves made and the splice centres."""
+    """Snapped audio (same length and dtype as the input), the moves and fills made, and the splice centres."""
 
     samples: np.ndarray
     moves: tuple[TransientMove, ...]
     splices: tuple[int, ...]  # output samples on which each crossfade is centred
+    fills: tuple[TransientMove, ...] = ()  # a copy of the hit at `source` (output) now also starts at `target`
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,72 @@ def _splice(a: _Anchor, b: _Anchor, fade: int, power: np.ndarray) -> int | None:
     return int(centres[best]) if np.isfinite(loudness[best]) else None
 
 
+def _plan(
+    transients: np.ndarray,
+    targets: list[int],
+    reach: int,
+    fade: int,
+    power: np.ndarray,
+    pre: int,
+    post: int,
+    length: int,
+) -> list[_Anchor]:
+    """Every transient's shift, chosen jointly: the most cues served, then the least total shift.
+
+    Whether two neighbours can be spliced depends only on the pair, so the
+    best plan is a shortest path along the chain of transients, each either
+    left in place or moved onto one cue within reach. Choosing jointly lets a
+    run of close hits move together where no single move would leave room for
+    its splice (a burst the model rendered a little early).
+    """
+    start, end = _Anchor(0, 0, 0, 0), _Anchor(length, 0, 0, 0)
+    options: list[list[tuple[_Anchor, int]]] = []  # (anchor, cue index or -1)
+    for transient in transients:
+        position = int(transient)
+        choices = [(_Anchor(position, 0, pre, post), -1)]
+        choices += [
+            (_Anchor(position, cue - position, pre, post), j)
+            for j, cue in enumerate(targets)
+            if abs(cue - position) <= reach
+        ]
+        options.append(choices)
+
+    def joins(a: tuple[_Anchor, int], b: tuple[_Anchor, int]) -> bool:
+        if a[1] >= 0 and b[1] >= 0 and b[1] <= a[1]:
+            return False
+        return a[0].shift == b[0].shift or _splice(a[0], b[0], fade, power) is not None
+
+    # back[k][c]: the choice at transient k - 1 on the best plan that makes choice c at transient k.
+    back: list[list[int]] = []
+    previous: list[tuple[tuple[_Anchor, int], tuple[int, int] | None]] = [((start, -1), (0, 0))]
+    for choices in options:
+        scores: list[tuple[int, int] | None] = []
+        links: list[int] = []
+        for choice in choices:
+            gain = (int(choice[1] >= 0), -abs(choice[0].shift))
+            candidates = [
+                ((score[0] + gain[0], score[1] + gain[1]), index)
+                for index, (earlier, score) in enumerate(previous)
+                if score is not None and joins(earlier, choice)
+            ]
+            top = max(candidates, default=None)
+            scores.append(None if top is None else top[0])
+            links.append(-1 if top is None else top[1])
+        back.append(links)
+        previous = list(zip(choices, scores))
+    finals = [
+        (score, index)
+        for index, (choice, score) in enumerate(previous)
+        if score is not None and joins(choice, (end, -1))
+    ]
+    index = max(finals)[1]  # never empty: the plan that moves nothing always joins
+    chosen: list[_Anchor] = []
+    for k in range(len(options) - 1, -1, -1):
+        chosen.append(options[k][index][0])
+        index = back[k][index]
+    return [start, *reversed(chosen), end]
+
+
 def snap_transients(
     samples: np.ndarray,
     sr: int,
@@ -119,8 +193,9 @@ def snap_transients(
 ) -> SnapResult:
     """Move each transient of mono float `samples` that lies within `reach_ms` of a cue (seconds) onto it.
 
-    Transient and cue are paired nearest first, each used once, and a pairing
-    that would reorder transients or leave no room to splice is skipped.
+    Each transient serves at most one cue and each cue one transient, in their
+    order; the pairing serves as many cues as the splices allow, with the least
+    total shift among those plans.
     """
     if not (math.isfinite(reach_ms) and reach_ms > 0):
         raise ValueError(f"reach_ms must be positive, got {reach_ms}")
@@ -138,32 +213,29 @@ def snap_transients(
     source = samples.astype(np.float64)
     power = np.concatenate([[0.0], np.cumsum(source**2)])
 
-    anchors = [_Anchor(0, 0, 0, 0), *(_Anchor(int(t), 0, pre, post) for t in transients), _Anchor(length, 0, 0, 0)]
-    pairs = sorted(
-        (abs(c - int(t)), i, j) for i, t in enumerate(transients) for j, c in enumerate(targets) if abs(c - t) <= reach
-    )
-    taken_transients: set[int] = set()
-    taken_cues: set[int] = set()
-    for _, i, j in pairs:
-        if i in taken_transients or j in taken_cues:
-            continue
-        index = i + 1
-        moved = replace(anchors[index], shift=targets[j] - anchors[index].position)
-        left, right = anchors[index - 1], anchors[index + 1]
-        if all(
-            first.shift == second.shift or _splice(first, second, fade, power) is not None
-            for first, second in ((left, moved), (moved, right))
-        ):
-            anchors[index] = moved
-            taken_transients.add(i)
-            taken_cues.add(j)
-
+    anchors = _plan(transients, targets, reach, fade, power, pre, post, length)
     splices = [(_splice(a, b, fade, power), b.shift) for a, b in zip(anchors, anchors[1:]) if a.shift != b.shift]
-    if not splices:
-        return SnapResult(samples=samples.copy(), moves=(), splices=())
+    out = _render(source, splices, fade)
+    onsets = [a.position + a.shift for a in anchors[1:-1]]
+    filled, fills, seams = _fill(out, sr, targets, onsets, reach, fade, pre, post)
+    moves = tuple(
+        TransientMove(source=a.position, target=a.position + a.shift) for a in anchors[1:-1] if a.shift != 0
+    )
+    return SnapResult(
+        samples=filled.astype(samples.dtype),
+        moves=moves,
+        splices=tuple(sorted([centre for centre, _ in splices] + seams)),
+        fills=fills,
+    )
 
+
+def _render(source: np.ndarray, splices: list[tuple[int, int]], fade: int) -> np.ndarray:
+    """`source` with each stretch after a splice centre read `shift` samples earlier, crossfaded at the centres."""
+    if not splices:
+        return source.copy()
     fade_in, fade_out = fade_curves(fade, "equal_power")
     half = fade // 2
+    length = len(source)
     out = np.zeros(length, dtype=np.float64)
     bounds = [0, *(centre - half for centre, _ in splices), length]
     shifts = [0, *(shift for _, shift in splices)]
@@ -177,9 +249,74 @@ def snap_transients(
         if fades_out:
             piece[-fade:] *= fade_out
         out[start:end] += piece
-    moves = tuple(
-        TransientMove(source=a.position, target=a.position + a.shift) for a in anchors[1:-1] if a.shift != 0
-    )
-    return SnapResult(
-        samples=out.astype(samples.dtype), moves=moves, splices=tuple(centre for centre, _ in splices)
-    )
+    return out
+
+
+def _fill(
+    audio: np.ndarray, sr: int, targets: list[int], onsets: list[int], reach: int, fade: int, pre: int, post: int
+) -> tuple[np.ndarray, tuple[TransientMove, ...], list[int]]:
+    """Cues no transient could be moved onto get a copy of the nearest hit within reach, in place.
+
+    Where the model merged two close hits into one sound, a cue is left with
+    its neighbour's transient only; a Foley editor would paste a copy of that
+    hit onto the mark. The copy (up to FILL_LEAD_MS of the quiet before its
+    attack, the attack and up to FILL_MAX_MS of body, never into another
+    transient) replaces the audio from just before the cue, with crossfades
+    either side; it ends where the generated audio
+    taking over is at most 6 dB louder, so the return makes no new onset.
+    Cues with no hit within reach, or too close to the hits around them, are
+    left alone. Returns the audio, the fills and their crossfade centres.
+    """
+    length = len(audio)
+    power = np.concatenate([[0.0], np.cumsum(audio**2)])
+    window = fade * LEVEL_WINDOW_FADES
+    longest_fill = round(FILL_MAX_MS * sr / 1000)
+    longest_lead = round(FILL_LEAD_MS * sr / 1000)
+    served = set(onsets)
+    positions = sorted(set(onsets))
+    fade_in, fade_out = fade_curves(fade, "equal_power")
+    half = fade // 2
+    out = audio.copy()
+    fills: list[TransientMove] = []
+    seams: list[int] = []
+    for cue in targets:
+        nearby = [onset for onset in onsets if abs(onset - cue) <= reach]
+        if cue in served or not nearby:
+            continue
+        donor = min(nearby, key=lambda onset: (abs(onset - cue), onset))
+        before_cue = max((p for p in positions if p < cue), default=None)
+        after_cue = min((p for p in positions if p > cue), default=length)
+        before_donor = max((p for p in onsets if p < donor), default=None)
+        after_donor = min((p for p in onsets if p > donor), default=length)
+        # The copy fades in over the fade before its lead, the quiet before the donor's attack:
+        # as much as there is room for after the attacks before the cue and before the donor.
+        room = cue - fade - (0 if before_cue is None else before_cue + post)
+        source_room = donor - fade - (0 if before_donor is None else before_donor + post)
+        lead = min(longest_lead, room, source_room)
+        if lead < pre:
+            continue
+        start = cue - lead - fade
+        shortest = post
+        longest = min(after_cue - pre - fade - cue, after_donor - pre - fade - donor, longest_fill)
+        longest = min(longest, length - fade - cue, length - fade - donor)
+        if longest < shortest:
+            continue
+        ends = np.arange(shortest, longest + 1)
+        copy_level = _mean_power(power, donor + ends - window, donor + ends)
+        taken_over = _mean_power(power, cue + ends, cue + ends + window)
+        loudness = np.where(taken_over <= MAX_SPLICE_RISE * copy_level + POWER_FLOOR, copy_level, np.inf)
+        best = int(np.argmin(loudness))
+        if not np.isfinite(loudness[best]):
+            continue
+        end = int(ends[best])
+        piece = audio[donor - lead - fade : donor + end + fade].copy()
+        own = np.ones(len(piece))
+        own[:fade], own[-fade:] = fade_in, fade_out
+        kept = np.zeros(len(piece))
+        kept[:fade], kept[-fade:] = fade_out, fade_in
+        region = slice(start, cue + end + fade)
+        out[region] = out[region] * kept + piece * own
+        fills.append(TransientMove(source=donor, target=cue))
+        seams += [start + half, cue + end + half]
+        positions = sorted([*positions, cue])
+    return out, tuple(fills), seams

@@ -88,7 +88,7 @@ def test_a_hit_without_a_cue_in_reach_stays_bit_identical() -> None:
 def test_cues_out_of_reach_change_nothing() -> None:
     audio = _material([4000, 24000])
     result = snap_transients(audio, SR, [Fraction(4000 + 150 * MS, SR), Fraction(1, 2)], reach_ms=100)
-    assert result.moves == () and result.splices == ()
+    assert result.moves == () and result.fills == () and result.splices == ()
     np.testing.assert_array_equal(result.samples, audio)
 
 
@@ -98,6 +98,41 @@ def test_a_cue_takes_one_transient_and_a_transient_one_cue() -> None:
     result = snap_transients(audio, SR, [Fraction(8640, SR)])
     assert [(move.source, move.target) for move in result.moves] == [(8000, 8640)]
     assert precise_onset_samples(result.samples, SR).tolist() == [8640, 9600]
+
+
+def test_close_hits_rendered_early_move_together() -> None:
+    # Two hits 49 ms apart, 22 and 40 ms before their cues: neither can move alone (its splice
+    # would have to read its neighbour's attack twice), both can move together.
+    starts = [8000, 8000 + 49 * MS]
+    cues = [starts[0] + 22 * MS, starts[1] + 40 * MS]
+    audio = _material(starts, kind="click")
+    result = snap_transients(audio, SR, [Fraction(cue, SR) for cue in cues])
+    assert [(move.source, move.target) for move in result.moves] == list(zip(starts, cues))
+    assert result.fills == ()
+    assert np.abs(precise_onset_samples(result.samples, SR) - np.array(cues)).max() <= MS
+
+
+def test_a_hit_merged_into_its_neighbour_is_filled_in_on_its_cue() -> None:
+    # One hit where two cues 60 ms apart asked for two: the second cue gets a copy of the hit.
+    audio = _material([8000], kind="tone_decay", seed=1)
+    cues = [8000, 8000 + 60 * MS]
+    result = snap_transients(audio, SR, [Fraction(cue, SR) for cue in cues])
+    assert result.moves == ()
+    assert [(fill.source, fill.target) for fill in result.fills] == [(8000, cues[1])]
+    found = precise_onset_samples(result.samples, SR)
+    assert all(np.abs(found - cue).min() <= MS for cue in cues), found
+    # The copy replaced the first hit's tail from just before the cue: before that, nothing changed.
+    before = max(centre for centre in result.splices if centre < cues[1])
+    np.testing.assert_array_equal(result.samples[: before - 2 * MS], audio[: before - 2 * MS])
+
+
+def test_a_cue_inside_a_hits_attack_gets_no_copy() -> None:
+    # A copy would cut into the first 20 ms of the hit before it, which are never touched.
+    audio = _material([8000], kind="tone_decay", seed=1)
+    cues = [8000, 8000 + 15 * MS]
+    result = snap_transients(audio, SR, [Fraction(cue, SR) for cue in cues])
+    assert result.fills == () and result.moves == ()
+    np.testing.assert_array_equal(result.samples, audio)
 
 
 def test_snapping_never_lowers_the_hit_rate() -> None:

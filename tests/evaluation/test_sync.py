@@ -103,6 +103,7 @@ def test_the_engine_snaps_when_asked(
         )
         audio = engine.generate(request)
         assert len(audio.samples) == 96_000 and audio.stats["transients_snapped"] == (2.0 if snap else 0.0)
+        assert audio.stats["transients_filled"] == 0.0
         return audio.samples
 
     for snap, delay in ((False, Fraction(3, 100)), (True, Fraction(0))):
