@@ -18,7 +18,8 @@ from ..audio_io import read_wav
 from ..config import AUDIO
 from ..data import ClipRecord, load_split
 from ..mel import log_mel
-from ..onsets import detect_onsets, onset_mask
+from ..metrics import precise_onsets
+from ..onsets import onset_mask
 
 # Audio-only clips have no frame rate; their onset tolerances use film's 24 fps
 # (the slowest common rate, so the most lenient frame).
@@ -98,10 +99,16 @@ def tolerance(record: ClipRecord, frames: int = 2) -> float:
     return float(frames / (record.fps or DEFAULT_FPS))
 
 
+# What a detected training mask marks, part of the latent cache's key: each onset on its
+# attack's first sample, the instant a cue means at inference. (librosa's own onsets read
+# ~15 ms late, and an adapter trained on them renders every hit that much early.)
+DETECTED_MASKS = "precise_onsets"
+
+
 def onset_masks(records: Sequence[ClipRecord], detected: bool) -> torch.Tensor:
-    """(N, window_frames) onset masks: from `detect_onsets` on the audio, or from the metadata."""
+    """(N, window_frames) onset masks: from `precise_onsets` on the audio, or from the metadata."""
     masks = []
     for record in records:
-        times = detect_onsets(read_samples(record), AUDIO.sample_rate) if detected else label_onsets(record)
+        times = precise_onsets(read_samples(record), AUDIO.sample_rate) if detected else label_onsets(record)
         masks.append(onset_mask(times, AUDIO.window_frames))
     return torch.from_numpy(np.stack(masks)) if masks else torch.zeros(0, AUDIO.window_frames)

@@ -40,7 +40,16 @@ from ..pipeline import RhythmicFoleyPipeline
 from ..projector import FeatureProjector
 from ..video_tower import VideoTower
 from ..vocoder import GriffinLimVocoder
-from .clips import frames_to_pixels, label_onsets, load_frames, load_mels, load_records, onset_masks, tolerance
+from .clips import (
+    DETECTED_MASKS,
+    frames_to_pixels,
+    label_onsets,
+    load_frames,
+    load_mels,
+    load_records,
+    onset_masks,
+    tolerance,
+)
 from .components import build_adapter, training_scheduler
 from .config import Schedule, TrainingConfig
 from .figures import OnsetTally
@@ -60,7 +69,7 @@ class LatentSet:
     records: list[ClipRecord]
     latents: torch.Tensor  # (N, C, h, w) scaled VAE posterior means
     features: torch.Tensor  # (N, 32, 512) CAVP features (video tower, or audio tower for audio-only clips)
-    onset_masks: torch.Tensor | None  # (N, window_frames) from detect_onsets on the clip's audio
+    onset_masks: torch.Tensor | None  # (N, window_frames) from precise_onsets on the clip's audio
 
     def __len__(self) -> int:
         return len(self.records)
@@ -121,6 +130,7 @@ def cached_sets(
         "data": str(Path(data).resolve()),
         "clips": {split: [r.id for r in records] for split, records in splits.items()},
         "components": {name: _file_digest(folder) for name, folder in components.items()},
+        "masks": DETECTED_MASKS,
     }
     key_text = json.dumps(key, sort_keys=True)
     if path.is_file():
