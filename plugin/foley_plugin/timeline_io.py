@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import weakref
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
@@ -59,6 +59,10 @@ _NO_CLIP_MARKERS = {
 # every time to that, and writes NTSC timelines with an empty frameDuration.
 _FCPXML_RATES = (24, 25, 30, 50, 60)
 _FCPXML_FRAME_DURATION = re.compile(r'frameDuration="(\d+)/(\d+)s"')
+# Its reader also turns a time into frames with int(float(a) / float(b) * fps), which truncates
+# what a float cannot hold exactly: "41/10s" at 30 fps, frame 123, reads as frame 122, so a
+# marker or a cut written on such a frame came back a frame early. `_exact_fcpxml_times` gives
+# it the exact conversion (a time between frames still truncates, as the reader does).
 
 # Kdenlive project files go through otio-kdenlive-adapter, which its authors no
 # longer maintain (Kdenlive 25.04 reads and writes .otio itself) and which prints
@@ -116,8 +120,9 @@ def read_timelines(
             "rate": rate or DEFAULT_EDL_RATE,
             "ignore_timecode_mismatch": ignore_timecode_mismatch,
         }
+    exact = _exact_fcpxml_times() if adapter == "fcpx_xml" else contextlib.nullcontext()
     try:
-        with _quiet(adapter):
+        with _quiet(adapter), exact:
             result = otio.adapters.read_from_file(str(path), adapter_name=adapter, **options)
     except Exception as exc:  # adapters raise anything from ValueError to IndexError
         raise _read_error(path, adapter, exc) from exc
@@ -383,6 +388,27 @@ def _brief_aaf_error(exc: Exception) -> str:
 def _quiet(adapter: str) -> contextlib.AbstractContextManager:
     """Swallow what `adapter` prints on standard output (a deprecation notice), if it is one that does."""
     return contextlib.redirect_stdout(io.StringIO()) if adapter in _QUIET_ADAPTERS else contextlib.nullcontext()
+
+
+def _fcpxml_time(rational_number: str | None, fps: float) -> otio.opentime.RationalTime:
+    """An FCPXML time ("0s", "3600s", "41/10s") as whole frames at `fps`, computed exactly."""
+    if rational_number is None or rational_number == "0s":
+        return otio.opentime.RationalTime(0, int(fps))
+    numerator, _, denominator = rational_number.removesuffix("s").partition("/")
+    seconds = Fraction(numerator) / Fraction(denominator or 1)
+    return otio.opentime.RationalTime(int(seconds * Fraction(fps)), int(fps))
+
+
+@contextlib.contextmanager
+def _exact_fcpxml_times() -> Iterator[None]:
+    """While it lasts, the FCPXML reader converts times with `_fcpxml_time` instead of its own."""
+    reader = otio.adapters.from_name("fcpx_xml").module()  # the module object OTIO itself loaded
+    original = reader.to_rational_time
+    reader.to_rational_time = _fcpxml_time
+    try:
+        yield
+    finally:
+        reader.to_rational_time = original
 
 
 def _marker_total(timeline: otio.schema.Timeline) -> int:

@@ -273,3 +273,30 @@ def test_fcpxml_output_needs_a_rate_its_writer_knows(tmp_path):
         with pytest.raises(TimelineError, match=r"cannot write a .* fps timeline .* as \.otio or \.xml instead"):
             check_output_format(tmp_path / "cut.fcpxml", rate)
     check_output_format(tmp_path / "cut.xml", 30000 / 1001)
+
+
+def test_fcpxml_times_that_floats_cannot_hold_read_back_on_their_frame(samples, tmp_path):
+    # 41/10 s is frame 123 at 30 fps, but 4.1 * 30 is 122.99999999999999 in floats: the adapter's
+    # own reader truncated such times to the frame before, markers and cuts alike.
+    timelines = read_timelines(samples / "fcpx-xml" / "fcpx_project.fcpxml")
+    clips = list(timelines[0].find_clips())
+    first = clips[0]
+    frames = (122, 123, 124, 247)
+    for frame in frames:
+        first.markers.append(
+            otio.schema.Marker(
+                name=f"m{frame}",
+                marked_range=otio.opentime.TimeRange(
+                    otio.opentime.RationalTime(frame, 30), otio.opentime.RationalTime(0, 30)
+                ),
+            )
+        )
+    out = tmp_path / "markers.fcpxml"
+    write_timelines(timelines, out)
+    again = read_timelines(out)[0]
+    read = {m.name: m.marked_range.start_time for c in again.find_clips() for m in c.markers if m.name in {
+        f"m{frame}" for frame in frames
+    }}
+    assert {name: (time.value, time.rate) for name, time in read.items()} == {
+        f"m{frame}": (frame, 30) for frame in frames
+    }
