@@ -14,6 +14,14 @@ frame) and the trained detector marks both frames of 90% of such pairs at
 one-peak rule would drop the second contact of nearly every pair. Events are
 the runs of frames whose activity probability reaches `activity_threshold`,
 split where an onset starts a new sound.
+
+The detector learnt from square pictures, so it is shown square views at the
+picture's own proportions: the frames are scaled until their shorter side is
+the detector's size, and views of that size slide along the longer side (two
+for 16:9). Squashing a 16:9 picture into a square instead makes every object
+half as wide as it learnt them, and it then sees almost nothing: on the
+demo's bouncing ball, onset probabilities of 0.01-0.22 on the impact frames
+squashed, 1.00 on every one of them in views.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import torch
 
 from .event_detector import EventDetectorOutput, VideoEventDetector
 from .request import Detection, EventSpan, OnsetCue, TimeMap
-from .video import probe_video, sample_frames
+from .video import picture_size, probe_video, sample_frames
 
 # Frames one pass of the detector sees (plus its context): 512 frames of 64×64 are 6 MB of
 # pixels and a fraction of a second of CPU, and long clips never hold all their frames at once.
@@ -82,6 +90,33 @@ def frame_probabilities(detector: VideoEventDetector, frames: np.ndarray | torch
     return output_probabilities(detector(to_pixels(frames)[None].to(detector.device)))
 
 
+def square_views(height: int, width: int, size: int) -> tuple[tuple[int, int], tuple[int, ...]]:
+    """How the detector looks at a `height` × `width` picture: the (height, width) it is scaled to
+    (shorter side `size`, proportions kept) and the offsets along the longer side of the
+    `size` × `size` views that cover it, evenly spaced from one end to the other."""
+    if width >= height:
+        scaled = (size, max(size, round(size * width / height)))
+    else:
+        scaled = (max(size, round(size * height / width)), size)
+    longer = max(scaled)
+    count = math.ceil(longer / size)
+    if count == 1:
+        return scaled, (0,)
+    return scaled, tuple(round(index * (longer - size) / (count - 1)) for index in range(count))
+
+
+def strongest_view(views: list[FrameProbabilities]) -> FrameProbabilities:
+    """Per frame, what the views together saw: the highest onset and activity probabilities, and
+    the classes of the view in which the sound is most clearly going on."""
+    onset = np.max([view.onset for view in views], axis=0)
+    activity = np.stack([view.activity for view in views])
+    classes = np.stack([view.classes for view in views])
+    loudest = np.argmax(activity, axis=0)
+    return FrameProbabilities(
+        onset=onset, activity=activity.max(axis=0), classes=classes[loudest, np.arange(len(onset))]
+    )
+
+
 def window_probabilities(
     detector: VideoEventDetector,
     video_path: Path | str,
@@ -94,6 +129,8 @@ def window_probabilities(
     Each chunk is read with `detector.context_frames` extra frames on both
     sides (before the window's start and past its end too: the picture there
     shows what leads into and out of the cut) and only its middle is kept.
+    Each square view of the picture (`square_views`) goes through the
+    detector on its own; `strongest_view` joins them.
     """
     if chunk_frames < 1:
         raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
@@ -102,12 +139,15 @@ def window_probabilities(
     count = math.ceil(window.duration * fps)
     margin = detector.context_frames
     size = detector.config.image_size
+    scaled, offsets = square_views(*picture_size(video_path), size)
+    wide = scaled[1] >= scaled[0]
     parts = []
     for first in range(0, count, chunk_frames):
         length = min(chunk_frames, count - first)
         start = Fraction(first - margin) / fps
-        frames = sample_frames(video_path, window, fps=fps, size=(size, size), start=start, count=length + 2 * margin)
-        parts.append(frame_probabilities(detector, frames))
+        frames = sample_frames(video_path, window, fps=fps, size=scaled, start=start, count=length + 2 * margin)
+        views = [frames[:, :, o : o + size] if wide else frames[:, o : o + size] for o in offsets]
+        parts.append(strongest_view([frame_probabilities(detector, view) for view in views]))
     kept = slice(margin, -margin)
     return FrameProbabilities(
         onset=np.concatenate([part.onset[kept] for part in parts]),

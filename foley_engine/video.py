@@ -57,6 +57,12 @@ def _open_video(path: Path | str) -> Iterator[tuple[av.container.InputContainer,
         container.close()
 
 
+def picture_size(path: Path | str) -> tuple[int, int]:
+    """(height, width) of the first video stream's coded pictures, read from the header alone."""
+    with _open_video(path) as (_, stream):
+        return stream.codec_context.height, stream.codec_context.width
+
+
 def _count_packets(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
     return sum(1 for packet in container.demux(stream) if packet.size > 0)
 

@@ -19,12 +19,16 @@ from foley_engine.detection import (
     detect_events,
     merge_cues,
     onset_peaks,
+    square_views,
+    strongest_view,
     window_probabilities,
 )
-from foley_engine.engine import FoleyEngine
+from foley_engine.engine import DEFAULT_CHECKPOINT, FoleyEngine
 from foley_engine.errors import InvalidRequest, MediaError, ModelError
 from foley_engine.event_detector import VideoEventDetector
 from foley_engine.request import DetectionRequest, GenerationRequest, OnsetCue, TimeMap
+
+from foley_plugin import demo
 
 from .engine_testing import fresh_pipeline, picture_index, write_video
 
@@ -81,6 +85,39 @@ def test_decoding_gives_exact_frame_times_class_labels_and_spans_split_at_onsets
     ]
     assert all(isinstance(t, Fraction) for span in found.events for t in (span.start, span.end))
     assert found.events[2].confidence == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "scaled", "offsets"),
+    [
+        (1080, 1920, (64, 114), (0, 50)),
+        (1920, 1080, (114, 64), (0, 50)),
+        (128, 128, (64, 64), (0,)),
+        (100, 1000, (64, 640), (0, 64, 128, 192, 256, 320, 384, 448, 512, 576)),
+    ],
+)
+def test_square_views_cover_the_picture_at_its_own_proportions(
+    height: int, width: int, scaled: tuple[int, int], offsets: tuple[int, ...]
+) -> None:
+    assert square_views(height, width, 64) == (scaled, offsets)
+
+
+def test_each_frame_takes_its_clearest_sighting_from_the_views() -> None:
+    left = FrameProbabilities(np.array([0.9, 0.1]), np.array([0.8, 0.2]), np.array([[1.0, 0.0], [1.0, 0.0]]))
+    right = FrameProbabilities(np.array([0.2, 0.6]), np.array([0.3, 0.7]), np.array([[0.0, 1.0], [0.0, 1.0]]))
+    joined = strongest_view([left, right])
+    np.testing.assert_array_equal(joined.onset, [0.9, 0.6])
+    np.testing.assert_array_equal(joined.activity, [0.8, 0.7])
+    np.testing.assert_array_equal(joined.classes, [[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_the_default_detector_sees_impacts_of_the_wide_demo_video(demo_material: demo.DemoMaterial) -> None:
+    # The demo is 320 × 180; squashed into one square view this detector found none of its impacts.
+    detector = VideoEventDetector.from_pretrained(DEFAULT_CHECKPOINT / "event_detector").eval()
+    window = TimeMap(media_start=Fraction(0), duration=Fraction(demo.TOTAL_FRAMES, demo.FPS))
+    found = [cue.time * demo.FPS for cue in detect_events(detector, demo_material.video, window).onsets]
+    assert len(found) >= 5
+    assert set(found) <= set(demo.IMPACT_FRAMES)
 
 
 def test_a_chunked_pass_gives_what_one_pass_gives(video_ntsc: Path) -> None:
