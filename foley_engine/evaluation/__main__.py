@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..data import SPLITS
@@ -130,6 +130,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def _report(run: Callable[[], object], *written: Path) -> int:
+    """Run a benchmark: on a domain, file or value error print it and return 1, else name what it wrote."""
+    try:
+        run()
+    except (FoleyError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {' and '.join(str(path) for path in written)}")
+    return 0
+
+
 def _run_detector(args: argparse.Namespace) -> int:
     # Imported here so `foley eval sync` does not load the detector's modules.
     from ..event_detector import VideoEventDetector
@@ -140,7 +155,7 @@ def _run_detector(args: argparse.Namespace) -> int:
         return 1
     detector = VideoEventDetector.from_pretrained(args.detector, low_cpu_mem_usage=False).to(args.device).eval()
     try:
-        result = benchmark_detector(detector, args.data, args.split, args.limit, lambda line: print(line, flush=True))
+        result = benchmark_detector(detector, args.data, args.split, args.limit, _print_line)
     except (FoleyError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -167,13 +182,7 @@ def _run_semantic(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
     )
-    try:
-        run_semantic(config, log=lambda line: print(line, flush=True))
-    except (FoleyError, OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.out / 'semantic.json'} and {args.out / 'semantic.md'}")
-    return 0
+    return _report(lambda: run_semantic(config, log=_print_line), args.out / "semantic.json", args.out / "semantic.md")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,13 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cues=args.cues,
         semantic_strengths=args.semantic_strengths,
     )
-    try:
-        run_sync(config, log=lambda line: print(line, flush=True))
-    except (FoleyError, OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.out / 'sync.json'} and {args.out / 'sync.md'}")
-    return 0
+    return _report(lambda: run_sync(config, log=_print_line), args.out / "sync.json", args.out / "sync.md")
 
 
 if __name__ == "__main__":
