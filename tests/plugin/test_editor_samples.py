@@ -167,25 +167,13 @@ def test_unreadable_samples_raise_timeline_error(samples, name):
     assert name.split("/")[-1] in str(error.value)
 
 
-@pytest.mark.parametrize("name", [n for n in READABLE if n.endswith(".otio")])
-def test_otio_json_counts(samples, name):
-    expected_clips, expected_markers = json_counts(samples / name)
-    (tl,) = load(samples, name)
-    assert len(select_clips(tl)) == expected_clips
-    assert marker_count(tl) == expected_markers
+# Each plain-text format's own count of clips and markers, read from the file without OTIO.
+FILE_COUNTS = {".otio": json_counts, ".xml": fcp7_counts, ".edl": edl_counts}
 
 
-@pytest.mark.parametrize("name", [n for n in READABLE if n.endswith(".xml")])
-def test_fcp7_xml_counts(samples, name):
-    expected_clips, expected_markers = fcp7_counts(samples / name)
-    (tl,) = load(samples, name)
-    assert len(select_clips(tl)) == expected_clips
-    assert marker_count(tl) == expected_markers
-
-
-@pytest.mark.parametrize("name", [n for n in READABLE if n.endswith(".edl")])
-def test_edl_counts(samples, name):
-    expected_clips, expected_markers = edl_counts(samples / name)
+@pytest.mark.parametrize("name", [n for n in READABLE if Path(n).suffix in FILE_COUNTS])
+def test_clip_and_marker_counts_match_the_files_own(samples, name):
+    expected_clips, expected_markers = FILE_COUNTS[Path(name).suffix](samples / name)
     (tl,) = load(samples, name)
     assert len(select_clips(tl)) == expected_clips
     assert marker_count(tl) == expected_markers
