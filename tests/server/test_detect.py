@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -77,7 +78,20 @@ def engine(server: ServerThread) -> NotingEngine:
     noting = server.server.servicer.engine
     noting.log.clear()
     noting.requests.clear()
+    noting.gate = None
     return noting
+
+
+@contextlib.contextmanager
+def _busy_device(stub: pb_grpc.EngineStub, engine: NotingEngine, video: Path) -> Iterator[str]:
+    """A generation job (seed 1) holding the device until the block ends; yields its job id."""
+    engine.gate, engine.waiting = threading.Event(), threading.Event()
+    try:
+        running = stub.SubmitJob(_spec(video, duration_frames=48, steps=1, seed=1)).job_id
+        assert engine.waiting.wait(30)
+        yield running
+    finally:
+        engine.gate.set()
 
 
 def _request(video: Path, start: int = 0, frames: int = 48, speed: tuple[int, int] = (1, 1)) -> pb.DetectRequest:
@@ -225,57 +239,39 @@ def test_a_cue_confidence_outside_0_to_1_is_refused(stub: pb_grpc.EngineStub, sm
 def test_a_detection_waits_for_the_running_job_and_goes_before_the_queued_ones(
     stub: pb_grpc.EngineStub, engine: NotingEngine, small_video: Path
 ) -> None:
-    engine.gate, engine.waiting = threading.Event(), threading.Event()
-    try:
-        running = stub.SubmitJob(_spec(small_video, duration_frames=48, steps=1, seed=1)).job_id
-        assert engine.waiting.wait(30)
+    with _busy_device(stub, engine, small_video) as running:
         queued = stub.SubmitJob(_spec(small_video, duration_frames=48, steps=1, seed=2)).job_id
         detection = stub.Detect.future(_request(small_video))
         time.sleep(0.5)
         # The device is busy with the running job: the detection has not run.
         assert not detection.done() and engine.log == ["generate 1"]
-    finally:
-        engine.gate.set()
     assert detection.result(timeout=30).onsets
     _wait_state(stub, queued, pb.JOB_STATE_COMPLETED)
     assert stub.GetJob(pb.JobRef(job_id=running)).state == pb.JOB_STATE_COMPLETED
     assert engine.log == ["generate 1", "detect", "generate 2"]
-    engine.gate = None
 
 
 def test_a_detection_whose_caller_left_before_its_turn_never_runs(
     stub: pb_grpc.EngineStub, engine: NotingEngine, small_video: Path
 ) -> None:
-    engine.gate, engine.waiting = threading.Event(), threading.Event()
-    try:
-        running = stub.SubmitJob(_spec(small_video, duration_frames=48, steps=1, seed=1)).job_id
-        assert engine.waiting.wait(30)
+    with _busy_device(stub, engine, small_video) as running:
         detection = stub.Detect.future(_request(small_video))
         time.sleep(0.3)
         detection.cancel()
         time.sleep(0.3)
-    finally:
-        engine.gate.set()
     _wait_state(stub, running, pb.JOB_STATE_COMPLETED)
     # The device is free again, and the abandoned detection was skipped.
     assert stub.Detect(_request(small_video)).onsets
     assert engine.log == ["generate 1", "detect"]
-    engine.gate = None
 
 
 def test_detections_beyond_the_queue_limit_are_told_to_retry(
     stub: pb_grpc.EngineStub, engine: NotingEngine, small_video: Path
 ) -> None:
-    engine.gate, engine.waiting = threading.Event(), threading.Event()
-    try:
-        stub.SubmitJob(_spec(small_video, duration_frames=48, steps=1, seed=1))
-        assert engine.waiting.wait(30)
+    with _busy_device(stub, engine, small_video):
         waiting = [stub.Detect.future(_request(small_video)) for _ in range(LIMITS.max_queue)]
         time.sleep(0.5)
         with pytest.raises(grpc.RpcError) as refused:
             stub.Detect(_request(small_video))
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    finally:
-        engine.gate.set()
     assert all(future.result(timeout=30).onsets for future in waiting)
-    engine.gate = None
