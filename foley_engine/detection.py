@@ -27,6 +27,7 @@ squashed, 1.00 on every one of them in views.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import Cancelled
 from .event_detector import EventDetectorOutput, VideoEventDetector
 from .request import Detection, EventSpan, OnsetCue, TimeMap
 from .video import picture_size, probe_video, sample_frames
@@ -123,6 +125,7 @@ def window_probabilities(
     window: TimeMap,
     fps: Fraction,
     chunk_frames: int = CHUNK_FRAMES,
+    stopped: Callable[[], bool] | None = None,
 ) -> FrameProbabilities:
     """The detector's probabilities on every output frame k / fps of `window` (k < ceil(duration × fps)).
 
@@ -130,7 +133,8 @@ def window_probabilities(
     sides (before the window's start and past its end too: the picture there
     shows what leads into and out of the cut) and only its middle is kept.
     Each square view of the picture (`square_views`) goes through the
-    detector on its own; `strongest_view` joins them.
+    detector on its own; `strongest_view` joins them. `stopped` is asked
+    before each chunk: once it says True, Cancelled is raised.
     """
     if chunk_frames < 1:
         raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
@@ -143,6 +147,8 @@ def window_probabilities(
     wide = scaled[1] >= scaled[0]
     parts = []
     for first in range(0, count, chunk_frames):
+        if stopped is not None and stopped():
+            raise Cancelled(f"the detection was stopped after {first} of its {count} frames")
         length = min(chunk_frames, count - first)
         start = Fraction(first - margin) / fps
         frames = sample_frames(video_path, window, fps=fps, size=scaled, start=start, count=length + 2 * margin)
@@ -217,14 +223,19 @@ def decode_detection(
 
 
 def detect_events(
-    detector: VideoEventDetector, video_path: Path | str, window: TimeMap, chunk_frames: int = CHUNK_FRAMES
+    detector: VideoEventDetector,
+    video_path: Path | str,
+    window: TimeMap,
+    chunk_frames: int = CHUNK_FRAMES,
+    stopped: Callable[[], bool] | None = None,
 ) -> Detection:
     """The contact onsets and sound events `detector` sees in `window` of the video, at the video's own rate.
 
-    Raises MediaError for a missing or unreadable video.
+    Raises MediaError for a missing or unreadable video, and Cancelled once
+    `stopped` says True (it is asked between chunks of frames).
     """
     fps = probe_video(video_path).fps
-    probabilities = window_probabilities(detector, video_path, window, fps, chunk_frames)
+    probabilities = window_probabilities(detector, video_path, window, fps, chunk_frames, stopped)
     return decode_detection(probabilities, fps, window.duration, detector.class_names, Thresholds.of(detector))
 
 

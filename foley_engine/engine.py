@@ -240,7 +240,7 @@ class FoleyEngine:
         if reach is not None and not (math.isfinite(reach) and 0 < reach <= MAX_REACH_MS):
             raise InvalidRequest("snap_reach_ms", f"must be above 0 and at most {MAX_REACH_MS} ms")
 
-    def detect(self, request: DetectionRequest) -> Detection:
+    def detect(self, request: DetectionRequest, stopped: Callable[[], bool] | None = None) -> Detection:
         """The contact onsets and sound events the model's event detector sees in the request's window.
 
         The frames are read at the video's own rate, at output times of the
@@ -249,14 +249,16 @@ class FoleyEngine:
         event detector, InvalidRequest for a bad window, MediaError for a
         missing or unreadable video and ResourceExhausted when the device runs
         out of memory. Callers that take paths from outside check the file's
-        size first (`video.check_video_limits`), as for generation.
+        size first (`video.check_video_limits`), as for generation. `stopped`
+        is asked between chunks of frames; once it says True, Cancelled is
+        raised (a long clip whose caller has gone stops holding the device).
         """
         detector = self.pipeline.event_detector
         if detector is None:
             raise ModelError(NO_DETECTOR)
         validate_window(request.window)
         try:
-            return detect_events(detector, request.video_path, request.window)
+            return detect_events(detector, request.video_path, request.window, stopped=stopped)
         except torch.OutOfMemoryError as error:
             raise domain_error(error) from None
 

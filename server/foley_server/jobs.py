@@ -136,7 +136,8 @@ class JobManager:
         It waits for the group of jobs running now (not for the queued ones) and
         holds the next group back while it runs. NotReady when loading or shutting
         down, QueueFull when `max_queue` detections are waiting already. A call
-        that ends before its turn (client gone, engine stopping) never runs.
+        that ends before its turn (client gone, engine stopping) never runs; one
+        that ends while it runs stops at its next chunk of frames (Cancelled).
         """
         if not self._accepting or self._engine is None or self._device is None:
             raise NotReady("the engine is not accepting requests (loading or shutting down)")
@@ -154,7 +155,7 @@ class JobManager:
                 raise Cancelled("the call ended before the detection started")
             if not self._accepting:
                 raise NotReady("the engine is shutting down")
-            return engine.detect(request)
+            return engine.detect(request, stopped=lambda: abandoned.is_set() or not self._accepting)
 
         self._detecting += 1
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import opentimelineio as otio
@@ -46,8 +46,8 @@ class RecordingEngine(FoleyEngine):
         self.detections: list[tuple[DetectionRequest, Detection]] = []
         self.requests: list[GenerationRequest] = []
 
-    def detect(self, request: DetectionRequest) -> Detection:
-        found = super().detect(request)
+    def detect(self, request: DetectionRequest, stopped: Callable[[], bool] | None = None) -> Detection:
+        found = super().detect(request, stopped)
         self.detections.append((request, found))
         return found
 

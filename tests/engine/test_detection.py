@@ -24,7 +24,7 @@ from foley_engine.detection import (
     window_probabilities,
 )
 from foley_engine.engine import DEFAULT_CHECKPOINT, FoleyEngine
-from foley_engine.errors import InvalidRequest, MediaError, ModelError
+from foley_engine.errors import Cancelled, InvalidRequest, MediaError, ModelError
 from foley_engine.event_detector import VideoEventDetector
 from foley_engine.request import DetectionRequest, GenerationRequest, OnsetCue, TimeMap
 
@@ -118,6 +118,20 @@ def test_the_default_detector_sees_impacts_of_the_wide_demo_video(demo_material:
     found = [cue.time * demo.FPS for cue in detect_events(detector, demo_material.video, window).onsets]
     assert len(found) >= 5
     assert set(found) <= set(demo.IMPACT_FRAMES)
+
+
+def test_a_detection_stops_between_chunks_once_asked(video_ntsc: Path) -> None:
+    detector = small_detector()
+    window = TimeMap(media_start=Fraction(0), duration=Fraction(3))
+    asked = []
+
+    def stopped() -> bool:
+        asked.append(True)
+        return len(asked) == 3
+
+    with pytest.raises(Cancelled, match="after 14 of its 90 frames"):
+        detect_events(detector, video_ntsc, window, chunk_frames=7, stopped=stopped)
+    assert len(asked) == 3  # two chunks ran, the third was never read
 
 
 def test_a_chunked_pass_gives_what_one_pass_gives(video_ntsc: Path) -> None:

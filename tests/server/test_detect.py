@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -38,10 +38,20 @@ class NotingEngine(FoleyEngine):
         self.requests: list[GenerationRequest] = []
         self.gate: threading.Event | None = None
         self.waiting = threading.Event()
+        self.hold_detection = False
+        self.detecting, self.saw_stop = threading.Event(), threading.Event()
 
-    def detect(self, request: DetectionRequest) -> Detection:
+    def detect(self, request: DetectionRequest, stopped: Callable[[], bool] | None = None) -> Detection:
         self.log.append("detect")
-        return super().detect(request)
+        if self.hold_detection and stopped is not None:
+            # Stands for a long clip: runs until its caller is gone (or 30 s), noting that it saw it.
+            self.detecting.set()
+            deadline = time.monotonic() + 30
+            while not stopped() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if stopped():
+                self.saw_stop.set()
+        return super().detect(request, stopped)
 
     def generate_batch(self, items: Sequence[BatchItem], max_batch: int = 8) -> list:
         self.log.extend(f"generate {item.request.seed}" for item in items)
@@ -79,6 +89,9 @@ def engine(server: ServerThread) -> NotingEngine:
     noting.log.clear()
     noting.requests.clear()
     noting.gate = None
+    noting.hold_detection = False
+    noting.detecting.clear()
+    noting.saw_stop.clear()
     return noting
 
 
@@ -263,6 +276,19 @@ def test_a_detection_whose_caller_left_before_its_turn_never_runs(
     # The device is free again, and the abandoned detection was skipped.
     assert stub.Detect(_request(small_video)).onsets
     assert engine.log == ["generate 1", "detect"]
+
+
+def test_a_detection_whose_caller_leaves_while_it_runs_stops_and_frees_the_device(
+    stub: pb_grpc.EngineStub, engine: NotingEngine, small_video: Path
+) -> None:
+    engine.hold_detection = True
+    detection = stub.Detect.future(_request(small_video))
+    assert engine.detecting.wait(30)
+    detection.cancel()
+    assert engine.saw_stop.wait(30)
+    engine.hold_detection = False
+    assert stub.Detect(_request(small_video)).onsets
+    assert engine.log == ["detect", "detect"]
 
 
 def test_detections_beyond_the_queue_limit_are_told_to_retry(
