@@ -56,27 +56,24 @@ class RecordingEngine(FoleyEngine):
         return super().generate_batch(items, max_batch)
 
 
-def _tiny(detector: bool) -> RhythmicFoleyPipeline:
+def _serve_tiny(folder: Path, detector: bool) -> Iterator[ServerThread]:
+    """A real server on a tiny model, with its event detector or without one."""
     pipeline = fresh_pipeline(vae_levels=3, vae_attention=False, griffin_lim_iterations=1)
     if not detector:
         pipeline.register_modules(event_detector=None)
-    return pipeline
+    server = ServerThread(folder / "engine.sock", lambda config: RecordingEngine(pipeline))
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture(scope="module")
 def detecting_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    pipeline = _tiny(detector=True)
-    server = ServerThread(tmp_path_factory.mktemp("detecting") / "engine.sock", lambda config: RecordingEngine(pipeline))
-    yield server.start()
-    server.stop()
+    yield from _serve_tiny(tmp_path_factory.mktemp("detecting"), detector=True)
 
 
 @pytest.fixture(scope="module")
 def blind_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    pipeline = _tiny(detector=False)
-    server = ServerThread(tmp_path_factory.mktemp("blind") / "engine.sock", lambda config: RecordingEngine(pipeline))
-    yield server.start()
-    server.stop()
+    yield from _serve_tiny(tmp_path_factory.mktemp("blind"), detector=False)
 
 
 @pytest.fixture
