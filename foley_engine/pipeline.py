@@ -68,15 +68,6 @@ class RhythmicFoleyPipelineOutput(BaseOutput):
 MaskLike = torch.Tensor | np.ndarray
 
 
-def _resize_time(rows: torch.Tensor, width: int, shrink: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
-    """(B, C, T) rows at `width` columns: `shrink` pools a longer row, a shorter one repeats its nearest frame."""
-    if width < rows.shape[-1]:
-        return shrink(rows, width)
-    if width > rows.shape[-1]:
-        return F.interpolate(rows, size=width, mode="nearest")
-    return rows
-
-
 class RhythmicFoleyPipeline(DiffusionPipeline):
     """Generate one window of Foley audio from video features, steered by onset and span masks.
 
@@ -139,14 +130,6 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             raise ValueError(f"mel_layout must be one of {MEL_LAYOUTS}, got {mel_layout!r}")
         if mel_layout == "fold" and AUDIO.n_mels % vae.config.in_channels:
             raise ValueError(f"cannot fold {AUDIO.n_mels} mel bins into {vae.config.in_channels} VAE channels")
-        # A training stage samples through a pipeline without a semantic adapter.
-        takes = semantic_adapter.config.conditioning_channels - 1 if semantic_adapter is not None else 0
-        paints = semantic_projector.config.paint_channels if semantic_projector is not None else 0
-        if takes != paints:
-            raise ValueError(
-                f"the semantic adapter takes {takes} painted channels beside its span mask, its semantic projector "
-                f"paints {paints}: save both from the same `foley train semantic` run"
-            )
         self.register_modules(
             vae=vae,
             unet=unet,
@@ -241,28 +224,21 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         pixels = frames.permute(0, 1, 4, 2, 3).to(self.video_encoder.dtype) / 255.0
         return self.video_encoder(pixels)
 
-    def conditioning_image(
-        self, adapter: ControlNetModel, mask: torch.Tensor, latents: torch.Tensor, paint: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """A (B, window_frames) frame mask as the adapter's (B, C, H, W) conditioning image.
+    def conditioning_image(self, adapter: ControlNetModel, mask: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """A (B, window_frames) frame mask as the adapter's (B, 1, H, W) conditioning image.
 
         The mask is constant over the mel rows. Its time axis is resized to the
         latent width times the adapter's embedding downsampling; shrinking takes
         the maximum, so a one-frame onset never vanishes between two columns.
-        `paint` (B, C - 1, window_frames), the semantic projector's events painted
-        over the spans, follows the mask as further channels (shrunk by the mean).
         """
         factor = 2 ** (len(adapter.config.conditioning_embedding_out_channels) - 1)
         height, width = latents.shape[-2] * factor, latents.shape[-1] * factor
-        rows = _resize_time(mask.to(latents.device, latents.dtype).unsqueeze(1), width, F.adaptive_max_pool1d)
-        if paint is not None:
-            painted = _resize_time(paint.to(latents.device, latents.dtype), width, F.adaptive_avg_pool1d)
-            rows = torch.cat([rows, painted], dim=1)
-        if rows.shape[1] != adapter.config.conditioning_channels:
-            raise ValueError(
-                f"the adapter takes {adapter.config.conditioning_channels} conditioning channels, got {rows.shape[1]}"
-            )
-        return rows.unsqueeze(2).expand(-1, -1, height, width)
+        row = mask.to(latents.device, latents.dtype).unsqueeze(1)
+        if width < row.shape[-1]:
+            row = F.adaptive_max_pool1d(row, width)
+        elif width > row.shape[-1]:
+            row = F.interpolate(row, size=width, mode="nearest")
+        return row.unsqueeze(2).expand(-1, 1, height, width)
 
     def _check_inputs(
         self,
@@ -318,21 +294,6 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
         if embeddings.shape[0] != batch:
             raise ValueError(f"event_embeddings hold {embeddings.shape[0]} windows, video_features {batch}")
         return self.semantic_projector(embeddings, centres)
-
-    @torch.no_grad()
-    def _painted_events(
-        self, embeddings: torch.Tensor | None, centres: torch.Tensor | None, spans: torch.Tensor
-    ) -> torch.Tensor:
-        """The events painted over the span mask, for a semantic adapter that takes them: (B, C, F).
-
-        Zero without event text."""
-        if self.semantic_projector is None or self.semantic_projector.painter is None:
-            raise ValueError("the semantic adapter takes painted events, but the semantic projector cannot paint them")
-        if embeddings is None or centres is None:
-            channels = self.semantic_projector.config.paint_channels
-            return torch.zeros(spans.shape[0], channels, spans.shape[-1])
-        painted = self.semantic_projector.paint(torch.as_tensor(embeddings), torch.as_tensor(centres), spans)
-        return painted.float().cpu()
 
     def _timesteps(
         self, num_inference_steps: int, init_mel: torch.Tensor | None, strength: float
@@ -465,13 +426,8 @@ class RhythmicFoleyPipeline(DiffusionPipeline):
             if mask is None or strengths[name] == 0:
                 continue
             adapter = getattr(self, name)
-            mask = torch.as_tensor(mask, dtype=torch.float32)
-            paint = None
-            if adapter.config.conditioning_channels > 1:
-                paint = self._painted_events(event_embeddings, event_centres, mask)
-                paint = F.pad(paint, (margin_frames, margin_frames))
-            padded = F.pad(mask, (margin_frames, margin_frames))
-            image = self.conditioning_image(adapter, padded, latents, paint).to(dtype)
+            padded = F.pad(torch.as_tensor(mask, dtype=torch.float32), (margin_frames, margin_frames))
+            image = self.conditioning_image(adapter, padded, latents).to(dtype)
             adapter_context = context[batch:] if conditional_only else context
             if name == "semantic_adapter" and text_tokens is not None:
                 tokens = torch.cat([text_tokens] * 2) if both_halves else text_tokens

@@ -8,13 +8,6 @@ window (its centre, on the video features' 4 fps slots), so attention can tie
 carry no time: they get a learned "whole window" position. Empty slots (an
 all-zero embedding) become one learned "no event" token, so a window with
 fewer events than slots, or none, still has a defined context.
-
-With `paint_channels`, the projector also paints the events into the adapter's
-conditioning map: every frame of the span mask carries a few channels projected
-from the text of the event whose centre is nearest. Cross-attention alone learns
-the class slowly (the class is worth little of the denoising loss); the map
-hands the adapter "which sound, here" on the same path that learns the spans
-within a few hundred steps.
 """
 
 from __future__ import annotations
@@ -44,11 +37,9 @@ class SemanticProjector(ModelMixin, ConfigMixin):
         context_dim: int = 768,
         n_positions: int = AUDIO.video_frames_per_window,
         max_events: int = MAX_TOKENS,
-        paint_channels: int = 0,
     ) -> None:
         super().__init__()
         self.proj = nn.Linear(text_dim, context_dim)
-        self.painter = nn.Linear(text_dim, paint_channels) if paint_channels > 0 else None
         # n_positions slots in the window, then one for "the whole window".
         self.position_embedding = nn.Parameter(torch.randn(n_positions + 1, context_dim) * 0.02)
         self.empty_token = nn.Parameter(torch.randn(context_dim) * 0.02)
@@ -73,25 +64,3 @@ class SemanticProjector(ModelMixin, ConfigMixin):
     def empty(self, batch_size: int) -> torch.Tensor:
         """The tokens of a window with no text at all: (B, max_events, context_dim)."""
         return self.empty_token.expand(batch_size, self.config.max_events, -1)
-
-    def paint(self, embeddings: torch.Tensor, centres: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
-        """The events painted over a span mask (B, F): (B, paint_channels, F).
-
-        Each frame inside a span takes the projected text of the event whose
-        centre is nearest; frames outside the spans, and windows without event
-        text (all-zero rows, the whole-window summary), are zero.
-        """
-        if self.painter is None:
-            raise ValueError("this semantic projector has no paint_channels, so it cannot paint a conditioning map")
-        embeddings = embeddings.to(self.device, self.dtype)
-        centres = centres.to(self.device, torch.float32)
-        spans = spans.to(self.device, self.dtype)
-        frames = spans.shape[-1]
-        events = (centres >= 0) & (embeddings != 0).any(dim=-1)  # (B, E)
-        where = (torch.arange(frames, device=self.device, dtype=torch.float32) + 0.5) / frames
-        distance = (where[None, :, None] - centres[:, None, :]).abs().masked_fill(~events[:, None, :], float("inf"))
-        nearest = distance.argmin(dim=-1)  # (B, F)
-        colours = self.painter(embeddings)  # (B, E, C)
-        painted = torch.gather(colours, 1, nearest[..., None].expand(-1, -1, colours.shape[-1]))
-        painted = painted * (spans * events.any(dim=-1, keepdim=True))[..., None]
-        return painted.transpose(1, 2)

@@ -98,16 +98,11 @@ def build_projector(model: ModelConfig) -> FeatureProjector:
     return FeatureProjector(feature_dim=FEATURE_DIM, context_dim=model.cross_attention_dim)
 
 
-def build_adapter(
-    unet: UNet2DConditionModel, embedding_channels: tuple[int, ...], conditioning_channels: int = 1
-) -> ControlNetModel:
-    """An adapter as the preset makes one: the UNet's encoder copied, a mask embedding with
-    `embedding_channels` (its length fixes how far the mask image is downsampled) over the mask
-    and `conditioning_channels - 1` painted channels."""
+def build_adapter(unet: UNet2DConditionModel, embedding_channels: tuple[int, ...]) -> ControlNetModel:
+    """An adapter as the preset makes one: the UNet's encoder copied, a 1-channel mask embedding
+    with `embedding_channels` (its length fixes how far the mask image is downsampled)."""
     return ControlNetModel.from_unet(
-        unet,
-        conditioning_channels=conditioning_channels,
-        conditioning_embedding_out_channels=tuple(embedding_channels),
+        unet, conditioning_channels=1, conditioning_embedding_out_channels=tuple(embedding_channels)
     )
 
 

@@ -93,16 +93,12 @@ class SemanticConfig(Schedule):
     audio tower's view of the very sound), so with the base's 0.1 the text
     brings the loss nothing and is never learned; without the features the
     class must come from the text.
-    `paint_channels`: channels of each event's text painted over its span in
-    the adapter's conditioning map (`SemanticProjector.paint`); 0 keeps the
-    map to the span mask alone, the text to cross-attention.
     """
 
     text_dropout: float = 0.15
     span_dropout: float = 0.15
     summary_rate: float = 0.5
     feature_dropout: float = 0.5
-    paint_channels: int = 8
 
 
 @dataclass(frozen=True)

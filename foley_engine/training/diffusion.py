@@ -244,14 +244,12 @@ class DiffusionStage(Stage):
         self.unet, self.projector, self.scheduler = unet, projector, scheduler
         self.loss_fn = DenoisingLoss(training_scheduler(scheduler), self.recipe.prediction_type, self.recipe.snr_gamma)
 
-    def setup_adapter(
-        self, base: FrozenBase, config: TrainingConfig, conditioning_channels: int = 1
-    ) -> ControlNetModel:
+    def setup_adapter(self, base: FrozenBase, config: TrainingConfig) -> ControlNetModel:
         """Give an adapter stage the frozen base to train around, and a fresh trainable adapter
         copied from its UNet (keeping a pretrained pipeline's mask embedding channels)."""
         self.setup_denoiser(base.unet, base.projector, base.scheduler)
         channels = base.adapter_channels or config.model.adapter_embedding_channels
-        return build_adapter(base.unet, channels, conditioning_channels).to(self.device).requires_grad_(True)
+        return build_adapter(base.unet, channels).to(self.device).requires_grad_(True)
 
     @property
     def train_size(self) -> int:

@@ -1,8 +1,7 @@
 """Stage `semantic`: the semantic alignment adapter and its text projector, trained with the base frozen.
 
 The adapter is `ControlNetModel.from_unet(base)` like the temporal one; its
-conditioning map is the event-span mask with each event's text painted over
-its span (`[semantic] paint_channels`), and its cross-attention context is the
+conditioning map is the event-span mask and its cross-attention context is the
 video context followed by one token per sound event (`SemanticProjector`:
 the event's text embedding plus where it sits in the window). The events are
 the clip's labelled onsets, each lasting until its sound decays
@@ -86,11 +85,8 @@ class SemanticStage(DiffusionStage):
     ) -> None:
         super().__init__(config.semantic, config, data, out, encoders, device, with_onsets=False)
         self.semantic = config.semantic
-        paint = config.semantic.paint_channels
-        self.adapter = self.setup_adapter(base, config, conditioning_channels=1 + paint)
-        self.text_projector = SemanticProjector(
-            context_dim=base.unet.config.cross_attention_dim, paint_channels=paint
-        ).to(device)
+        self.adapter = self.setup_adapter(base, config)
+        self.text_projector = SemanticProjector(context_dim=base.unet.config.cross_attention_dim).to(device)
         slots = self.text_projector.config.max_events - 1  # the last slot holds the whole-window text
         self.events = {
             "train": event_table(self.train_set.records, slots),
@@ -109,17 +105,11 @@ class SemanticStage(DiffusionStage):
         return {**super().describe(), "span_coverage": self.events["train"].span_masks.mean().item()}
 
     def predict(
-        self,
-        noisy: torch.Tensor,
-        timesteps: torch.Tensor,
-        context: torch.Tensor,
-        masks: torch.Tensor | None,
-        paint: torch.Tensor | None = None,
+        self, noisy: torch.Tensor, timesteps: torch.Tensor, context: torch.Tensor, masks: torch.Tensor | None
     ) -> torch.Tensor:
-        """`context` is the video context followed by the text tokens: the adapter sees both, the UNet the video's.
-        `paint`: the events painted over the span mask `masks`, for an adapter that takes them."""
+        """`context` is the video context followed by the text tokens: the adapter sees both, the UNet the video's."""
         video = context[:, : self.projector.config.n_positions]
-        image = self.codec.conditioning_image(self.adapter, masks, noisy, paint)
+        image = self.codec.conditioning_image(self.adapter, masks, noisy)
         down, mid = self.adapter(noisy, timesteps, encoder_hidden_states=context, controlnet_cond=image, return_dict=False)
         return self.unet(
             noisy,
@@ -132,11 +122,8 @@ class SemanticStage(DiffusionStage):
     def loss(self, indices: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         return self._batch_loss(self.train_set, indices, self.semantic.feature_dropout), {}
 
-    def _event_text(
-        self, table: EventTable, indices: torch.Tensor, training: bool, with_text: bool
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Embeddings (B, max_events, text_dim) and centres (B, max_events): each event's phrase, then the
-        whole-window text."""
+    def _tokens(self, table: EventTable, indices: torch.Tensor, training: bool, with_text: bool) -> torch.Tensor:
+        """(B, max_events, context_dim) text tokens: each event's phrase, then the whole-window text."""
         classes, centres = table.classes[indices], table.centres[indices]
         batch, slots = classes.shape
         phrasing = torch.randint(len(PHRASINGS), classes.shape) if training else torch.zeros_like(classes)
@@ -159,7 +146,7 @@ class SemanticStage(DiffusionStage):
             embeddings = embeddings * keep[:, None, None]
         if not with_text:
             embeddings = torch.zeros_like(embeddings)
-        return embeddings.to(self.device), centres.to(self.device)
+        return self.text_projector(embeddings.to(self.device), centres.to(self.device))
 
     def _batch_loss(
         self,
@@ -174,18 +161,15 @@ class SemanticStage(DiffusionStage):
         table = self.events["train" if latent_set is self.train_set else "val"]
         latents = latent_set.latents[indices].to(self.device)
         context = self.projector(drop_features(latent_set.features[indices].to(self.device), dropout))
-        embeddings, centres = self._event_text(table, indices, training, with_text)
+        tokens = self._tokens(table, indices, training, with_text)
         spans = table.span_masks[indices]
         if training:
             spans = spans * (torch.rand(len(spans)) >= self.semantic.span_dropout)[:, None]
         if not with_spans:
             spans = torch.zeros_like(spans)
-        context = torch.cat([context, self.text_projector(embeddings, centres)], dim=1)
+        context = torch.cat([context, tokens], dim=1)
         spans = spans.to(self.device)
-        paint = None
-        if self.text_projector.painter is not None:
-            paint = self.text_projector.paint(embeddings, centres, spans)
-        return self.loss_fn(lambda noisy, t: self.predict(noisy, t, context, spans, paint), latents, generator)
+        return self.loss_fn(lambda noisy, t: self.predict(noisy, t, context, spans), latents, generator)
 
     def validate(self) -> dict[str, float]:
         """Val loss with text and spans, and how much it rises without each (same noise throughout)."""

@@ -11,7 +11,6 @@ from foley_engine.onsets import onset_mask, span_mask
 from foley_engine.pipeline import RhythmicFoleyPipeline
 from foley_engine.presets import build_untrained_pipeline, diffusion_scheduler
 from foley_engine.projector import FeatureProjector
-from foley_engine.semantic_projector import TEXT_DIM, SemanticProjector
 from foley_engine.video_encoder import VideoEncoder
 from foley_engine.vocoder import GriffinLimVocoder
 
@@ -266,66 +265,3 @@ def test_bad_inputs_are_refused(pipeline: RhythmicFoleyPipeline) -> None:
         pipeline(features(), onset_mask=torch.zeros(1, 100))
     with pytest.raises(ValueError, match="output_type"):
         pipeline(features(), output_type="wav")
-
-
-def painted_pipeline(paint_channels: int) -> RhythmicFoleyPipeline:
-    """The preset whose live semantic adapter takes the span mask and `paint_channels` painted channels."""
-    pipe = build_untrained_pipeline(seed=2)
-    pipe.set_progress_bar_config(disable=True)
-    adapter = ControlNetModel.from_unet(
-        pipe.unet, conditioning_channels=1 + paint_channels, conditioning_embedding_out_channels=(16, 32, 48)
-    )
-    for block in [*adapter.controlnet_down_blocks, adapter.controlnet_mid_block]:
-        torch.nn.init.normal_(block.weight, std=0.05)
-    pipe.register_modules(
-        semantic_adapter=adapter, semantic_projector=SemanticProjector(context_dim=128, paint_channels=paint_channels)
-    )
-    return pipe
-
-
-def test_a_painting_semantic_adapter_sees_the_events_text_over_their_spans() -> None:
-    pipe = painted_pipeline(3)
-    images: list[torch.Tensor] = []
-    hook = pipe.semantic_adapter.register_forward_pre_hook(
-        lambda _, args, kwargs: images.append(kwargs["controlnet_cond"]), with_kwargs=True
-    )
-    _, spans = masks()
-    generator = torch.Generator().manual_seed(3)
-    embeddings = torch.nn.functional.normalize(torch.randn(1, 2, TEXT_DIM, generator=generator), dim=-1)
-    centres = torch.tensor([[1.75 / AUDIO.window_seconds, -1.0]])
-    try:
-        with_text = run(pipe, span_mask=spans, event_embeddings=embeddings, event_centres=centres)
-        without_text = run(pipe, span_mask=spans)
-    finally:
-        hook.remove()
-    painted, blank = images[0], images[-1]
-    assert painted.shape[1] == blank.shape[1] == 4
-    torch.testing.assert_close(painted[:, :1], blank[:, :1])  # the same span mask
-    margin = pipe.edge_columns * pipe.vae_scale_factor
-    with torch.no_grad():
-        colour = pipe.semantic_projector.painter(embeddings[0, 0])
-    row = painted[0, 1:, 0]
-    inside = painted[0, 0, 0] > 0
-    assert inside.any() and not row[:, ~inside].any()
-    torch.testing.assert_close(row[:, inside], colour[:, None].expand(-1, int(inside.sum())))
-    assert not blank[:, 1:].any()
-    assert not np.allclose(with_text, without_text, atol=1e-4)
-    assert margin > 0 and not inside[:margin].any()
-
-
-def test_a_painting_adapter_with_a_projector_that_cannot_paint_is_refused(tmp_path: Path) -> None:
-    pipe = painted_pipeline(3)
-    pipe.save_pretrained(tmp_path)
-    SemanticProjector(context_dim=128).save_pretrained(tmp_path / "semantic_projector")
-    with pytest.raises(ValueError, match="takes 3 painted channels beside its span mask, its semantic projector paints 0"):
-        RhythmicFoleyPipeline.from_pretrained(tmp_path)
-    pipe.register_modules(semantic_projector=SemanticProjector(context_dim=128))
-    with pytest.raises(ValueError, match="cannot paint"):
-        run(pipe, span_mask=masks()[1])
-
-
-def test_a_conditioning_image_must_have_the_adapters_channels(pipeline: RhythmicFoleyPipeline) -> None:
-    with pytest.raises(ValueError, match="takes 1 conditioning channels, got 3"):
-        pipeline.conditioning_image(
-            pipeline.temporal_adapter, torch.zeros(1, FRAMES), torch.zeros(1, 4, 8, 128), torch.zeros(1, 2, FRAMES)
-        )
